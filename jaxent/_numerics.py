@@ -1,0 +1,66 @@
+"""Numerical building blocks shared by every loss: compute dtype, Keras's clip and epsilon."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+EPSILON = 1e-7
+"""Keras's fuzz factor (``keras.backend.epsilon()``), applied in the computation dtype."""
+
+_SIXTEEN_BIT = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+
+
+def compute_dtype(dtype: jnp.dtype) -> jnp.dtype:
+    """The dtype a loss is computed in: float32 for 16-bit floats and for non-floats.
+
+    Keras computes 16-bit losses in 16 bits, where ``1 - epsilon`` rounds to 1 and sums
+    overflow at 65504; jaxent upcasts them (a deliberate difference) and casts the result back.
+    Integer and boolean predictions are computed in float32 as well.
+    """
+    dtype = jnp.dtype(dtype)
+    if dtype in _SIXTEEN_BIT or not jnp.issubdtype(dtype, jnp.floating):
+        return jnp.dtype(jnp.float32)
+    return dtype
+
+
+def result_dtype(dtype: jnp.dtype) -> jnp.dtype:
+    """The dtype a loss returns for predictions of ``dtype``: the same float, or float32."""
+    dtype = jnp.dtype(dtype)
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.dtype(jnp.float32)
+
+
+def as_float(x: jax.typing.ArrayLike) -> tuple[jax.Array, jnp.dtype]:
+    """``x`` as an array in its compute dtype, and the dtype the result must be cast back to."""
+    x = jnp.asarray(x)
+    return x.astype(compute_dtype(x.dtype)), result_dtype(x.dtype)
+
+
+def epsilon_bounds(dtype: jnp.dtype) -> tuple[jax.Array, jax.Array]:
+    """``(eps, 1 - eps)`` rounded as Keras rounds them: each computed in ``dtype``."""
+    eps = jnp.asarray(EPSILON, dtype)
+    return eps, jnp.asarray(1, dtype) - eps
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def clip_by_value(x: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """``min(max(x, lo), hi)`` with TensorFlow's gradient: 1 on ``[lo, hi]``, boundaries included.
+
+    ``jnp.clip`` splits the gradient in half at a boundary (tie rule of ``max``/``min``), which
+    halves Keras's gradient at probabilities exactly ``eps`` or ``1 - eps``.
+    """
+    return jnp.minimum(jnp.maximum(x, lo), hi)
+
+
+@clip_by_value.defjvp
+def _clip_by_value_jvp(lo, hi, primals, tangents):
+    (x,), (dx,) = primals, tangents
+    inside = (x >= lo) & (x <= hi)
+    return clip_by_value(x, lo, hi), jnp.where(inside, dx, jnp.zeros_like(dx))
+
+
+def safe_abs(x: jax.Array) -> jax.Array:
+    """``|x|`` whose derivative at 0 is 0, as TensorFlow's (``jnp.abs`` gives 1 there)."""
+    return jnp.sign(x) * x
