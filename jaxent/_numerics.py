@@ -6,6 +6,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 EPSILON = 1e-7
 """Keras's fuzz factor (``keras.backend.epsilon()``), applied in the computation dtype."""
@@ -38,14 +39,17 @@ def as_float(x: jax.typing.ArrayLike) -> tuple[jax.Array, jnp.dtype]:
     return x.astype(compute_dtype(x.dtype)), result_dtype(x.dtype)
 
 
-def epsilon_bounds(dtype: jnp.dtype) -> tuple[jax.Array, jax.Array]:
-    """``(eps, 1 - eps)`` rounded as Keras rounds them: each computed in ``dtype``."""
-    eps = jnp.asarray(EPSILON, dtype)
-    return eps, jnp.asarray(1, dtype) - eps
+def epsilon_bounds(dtype: jnp.dtype) -> tuple[np.generic, np.generic]:
+    """``(eps, 1 - eps)`` rounded as Keras rounds them: each computed in ``dtype``.
+
+    NumPy scalars, so that they are hashable static arguments of :func:`clip_by_value`.
+    """
+    eps = np.asarray(EPSILON, dtype)[()]
+    return eps, np.asarray(1, dtype)[()] - eps
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-def clip_by_value(x: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
+def clip_by_value(x: jax.Array, lo: np.generic, hi: np.generic) -> jax.Array:
     """``min(max(x, lo), hi)`` with TensorFlow's gradient: 1 on ``[lo, hi]``, boundaries included.
 
     ``jnp.clip`` splits the gradient in half at a boundary (tie rule of ``max``/``min``), which
