@@ -68,3 +68,13 @@ def _clip_by_value_jvp(lo, hi, primals, tangents):
 def safe_abs(x: jax.Array) -> jax.Array:
     """``|x|`` whose derivative at 0 is 0, as TensorFlow's (``jnp.abs`` gives 1 there)."""
     return jnp.sign(x) * x
+
+
+def one_minus(x: jax.Array) -> jax.Array:
+    """``1 - x``, kept apart from the constants around it.
+
+    XLA's simplifier rewrites ``1 - p + eps`` as ``(1 + eps) - p``, which rounds differently in
+    float32 (Keras's ``-log(1 - p + eps)`` at ``p = 1 - eps`` is 15.33324; the rewrite gives
+    15.24924). The barrier blocks only that rewrite: the expression still fuses into one loop.
+    """
+    return jax.lax.optimization_barrier(1 - x)

@@ -1,0 +1,161 @@
+"""The one weighting and reduction path shared by every loss class and every metric.
+
+Keras aligns ``sample_weight`` with the values it weights in two steps: first its rank is
+adjusted (a trailing axis of size 1 is squeezed when the weight has one axis more, an axis
+of size 1 is appended when it has one axis fewer), then it is broadcast. jaxent accepts only
+the broadcasts that keep the values' shape (API.md, difference 6); Keras silently builds
+outer products such as ``(B, 1, B)`` for the rest.
+
+Entries whose weight is 0 (including masked ``ignore_class`` positions) are dropped with
+``where``, not multiplied by 0, so a NaN or inf there cannot poison a total or a gradient.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+
+class Reduction(str, enum.Enum):
+    """How a Loss class reduces its weighted per-sample losses (``tf.keras.losses.Reduction``).
+
+    ``AUTO`` and ``SUM_OVER_BATCH_SIZE`` divide the weighted sum by the number of entries
+    (the number of valid entries when a mask such as ``ignore_class`` applies), never by the
+    sum of the weights; ``SUM`` sums; ``NONE`` returns the weighted losses.
+    """
+
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def validate(cls, reduction: object) -> "Reduction":
+        """``reduction`` as a :class:`Reduction`; plain strings are accepted."""
+        try:
+            return cls(reduction)
+        except ValueError:
+            keys = tuple(member.value for member in cls)
+            raise ValueError(f"Invalid Reduction Key: {reduction!r}. Expected keys are {keys}") from None
+
+
+def _adjust_weight_rank(weight: jax.Array, ndim: int) -> jax.Array:
+    """Keras's rank adjustment of a weight against values of rank ``ndim``."""
+    if weight.ndim == ndim + 1 and ndim >= 0 and weight.ndim > 0:
+        if weight.shape[-1] != 1:
+            raise ValueError(
+                f"`sample_weight` of shape {weight.shape} has one axis more than the values of rank "
+                f"{ndim} it weights, so its last axis must be 1 to be squeezed; got {weight.shape[-1]}"
+            )
+        return weight[..., 0]
+    if weight.ndim == ndim - 1 and weight.ndim > 0:
+        return weight[..., None]
+    return weight
+
+
+def _fits(weight_shape: Sequence[int], shape: Sequence[int]) -> bool:
+    """Whether a weight of the same rank broadcasts to ``shape`` without enlarging it."""
+    return len(weight_shape) == len(shape) and all(w in (1, s) for w, s in zip(weight_shape, shape))
+
+
+def _shape_error(sample_weight: jax.Array, shape: Sequence[int], what: str) -> ValueError:
+    shape = tuple(shape)
+    allowed = ["a scalar"]
+    if shape:
+        allowed += [f"{shape[:1]}", f"{shape[:1] + (1,)}"]
+    allowed.append(f"{shape} (or any shape that broadcasts to it with the same rank)")
+    return ValueError(
+        f"`sample_weight` of shape {tuple(sample_weight.shape)} cannot weight {what} of shape {shape}; "
+        f"expected {', '.join(allowed)}"
+    )
+
+
+def broadcast_weights(sample_weight: jax.typing.ArrayLike, shape: Sequence[int], dtype: jnp.dtype) -> jax.Array:
+    """``sample_weight`` aligned the Keras way and broadcast to ``shape``, in ``dtype``.
+
+    Accepts a scalar, ``[B]``, ``[B, 1]``, per-timestep ``[B, T]`` (also ``[B, T, 1]``, ``[1, T]``)
+    or the full shape; anything else is a ``ValueError`` naming both shapes.
+    """
+    shape = tuple(shape)
+    weight = jnp.asarray(sample_weight).astype(dtype)
+    if weight.ndim == 0:
+        return jnp.broadcast_to(weight, shape)
+    adjusted = _adjust_weight_rank(weight, len(shape))
+    if not _fits(adjusted.shape, shape):
+        raise _shape_error(weight, shape, "losses")
+    return jnp.broadcast_to(adjusted, shape)
+
+
+def _masked_weights(
+    shape: Sequence[int], dtype: jnp.dtype, sample_weight: jax.typing.ArrayLike | None, mask: jax.Array | None
+) -> jax.Array | None:
+    """Broadcast weights with masked entries set to 0; None when neither is given."""
+    weights = None if sample_weight is None else broadcast_weights(sample_weight, shape, dtype)
+    if mask is None:
+        return weights
+    mask = jnp.broadcast_to(mask, shape)
+    return mask.astype(dtype) if weights is None else jnp.where(mask, weights, 0)
+
+
+def _weighted(values: jax.Array, weights: jax.Array | None) -> jax.Array:
+    """``values * weights`` with zero-weight entries exactly 0, whatever their value."""
+    if weights is None:
+        return values
+    return jnp.where(weights != 0, values * weights, 0)
+
+
+def divide_no_nan(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
+    """``numerator / denominator``, and 0 (with a zero gradient) where the denominator is 0."""
+    nonzero = denominator != 0
+    return jnp.where(nonzero, numerator / jnp.where(nonzero, denominator, 1), 0)
+
+
+def reduce_losses(
+    losses: jax.Array,
+    sample_weight: jax.typing.ArrayLike | None = None,
+    reduction: Reduction | str = Reduction.AUTO,
+    mask: jax.Array | None = None,
+) -> jax.Array:
+    """Weight per-sample ``losses`` and reduce them as a Keras ``Loss`` class does.
+
+    ``SUM_OVER_BATCH_SIZE`` (and ``AUTO``) = ``sum(w * l) / n`` where ``n`` is the number of
+    entries, or the number of entries where ``mask`` is True; 0 when ``n`` is 0 (an empty
+    batch, or a batch where every entry is masked: Keras 2 gives NaN there).
+    """
+    reduction = Reduction.validate(reduction)
+    weights = _masked_weights(losses.shape, losses.dtype, sample_weight, mask)
+    weighted = _weighted(losses, weights)
+    if reduction is Reduction.NONE:
+        return weighted
+    total = jnp.sum(weighted)
+    if reduction is Reduction.SUM:
+        return total
+    count = losses.size if mask is None else jnp.sum(jnp.broadcast_to(mask, losses.shape))
+    return divide_no_nan(total, jnp.asarray(count, losses.dtype))
+
+
+def weighted_sum_and_count(
+    values: jax.Array, sample_weight: jax.typing.ArrayLike | None = None, mask: jax.Array | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """``(sum(w * v), sum(w))`` over ``values`` as a Keras ``Mean`` metric accumulates them.
+
+    Weights are aligned as for losses; when the weight still has fewer axes than the values
+    (e.g. values ``[B, T, D]`` with weights ``[B]``), the values are first averaged over their
+    trailing axes down to the weight's rank (Keras's fallback; not with a mask, whose weights
+    Keras combines at the values' shape first). Without weights every entry counts 1.
+    """
+    if sample_weight is None and mask is None:
+        return jnp.sum(values), jnp.asarray(values.size, values.dtype)
+    if sample_weight is not None:
+        weight = jnp.asarray(sample_weight)
+        adjusted = _adjust_weight_rank(weight, values.ndim)
+        if 0 < adjusted.ndim < values.ndim and mask is None:
+            values = jnp.mean(values, axis=tuple(range(adjusted.ndim, values.ndim)))
+            sample_weight = adjusted
+        elif adjusted.ndim > 0 and not _fits(adjusted.shape, values.shape):
+            raise _shape_error(weight, values.shape, "values")
+    weights = _masked_weights(values.shape, values.dtype, sample_weight, mask)
+    return jnp.sum(_weighted(values, weights)), jnp.sum(weights)
