@@ -119,7 +119,7 @@ def sparse_categorical_crossentropy(
 
     Example:
       >>> sparse_categorical_crossentropy(jnp.array([0, -1]), jnp.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0]]), ignore_class=-1)
-      Array([0.6931471, 0.       ], dtype=float32)
+      Array([0.6931472, 0.       ], dtype=float32)
     """
     output = jnp.asarray(output)
     loss, _ = sparse_categorical_cross_entropy(target, output, from_logits, axis, ignore_class)
@@ -153,7 +153,7 @@ def binary_crossentropy(
 
     Example:
       >>> binary_crossentropy(jnp.array([1.0, 0.0]), jnp.array([0.0, 0.5]))
-      Array([15.424949 ,  0.6931469], dtype=float32)
+      Array([15.424949  ,  0.69314694], dtype=float32)
     """
     output = jnp.asarray(output)
     return binary_cross_entropy(target, output, from_logits).astype(result_dtype(output.dtype))

@@ -168,7 +168,7 @@ def binary_crossentropy(
 
     Example:
       >>> binary_crossentropy(jnp.array([[0, 1], [0, 0]]), jnp.array([[0.6, 0.4], [0.4, 0.6]]))
-      Array([0.9162905, 0.713558 ], dtype=float32)
+      Array([0.9162905 , 0.71355796], dtype=float32)
     """
     y_pred = jnp.asarray(y_pred)
     values = binary_crossentropy_values(y_true, y_pred, from_logits, label_smoothing, axis)

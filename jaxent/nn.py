@@ -65,7 +65,7 @@ def sigmoid_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logits: jax.
 
     Example:
       >>> sigmoid_cross_entropy_with_logits(jnp.array([0.0, 1.0]), jnp.array([1.0, -1.0]))
-      Array([1.3132616, 1.3132616], dtype=float32)
+      Array([1.3132617, 1.3132617], dtype=float32)
     """
     logits = jnp.asarray(logits)
     return sigmoid_cross_entropy(labels, logits).astype(logits.dtype)
@@ -179,7 +179,7 @@ def sparse_softmax_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logit
 
     Example:
       >>> sparse_softmax_cross_entropy_with_logits(jnp.array([2, 1]), jnp.array([[1.0, 2.0, 3.0], [100.0, 0.0, -100.0]]))
-      Array([  0.40760595, 100.        ], dtype=float32)
+      Array([  0.4076059, 100.       ], dtype=float32)
     """
     labels, logits = jnp.asarray(labels), jnp.asarray(logits)
     _check_sparse_shapes(labels, logits)

@@ -1,0 +1,20 @@
+"""Every docstring example prints what it says."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import jax.numpy as jnp
+import pytest
+
+MODULES = ["jaxent.nn", "jaxent.backend", "jaxent.losses", "jaxent.utils"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    flags = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+    result = doctest.testmod(module, extraglobs={"jnp": jnp}, optionflags=flags, verbose=False)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -1,0 +1,136 @@
+"""Every public loss function and Loss class: eager == jit == vmap, gradients == finite differences."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import jaxent
+from jaxent import backend, losses, nn
+
+B, C = 6, 5
+
+
+def _probabilities(rng, shape):
+    p = rng.uniform(0.05, 1.0, size=shape)
+    return (p / p.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def _cases(rng):
+    """(id, function of y_pred, y_pred, other batched args) for every public function."""
+    logits = rng.normal(size=(B, C)).astype(np.float32) * 3
+    probs = _probabilities(rng, (B, C))
+    onehot = np.eye(C, dtype=np.float32)[rng.integers(0, C, B)]
+    soft = _probabilities(rng, (B, C))
+    sparse = rng.integers(0, C, B).astype(np.int32)
+    binary = rng.integers(0, 2, (B, C)).astype(np.float32)
+    unit = rng.uniform(0.05, 0.95, (B, C)).astype(np.float32)
+    target = rng.normal(size=(B, C)).astype(np.float32)
+    return [
+        ("nn.sigmoid", lambda y, p: nn.sigmoid_cross_entropy_with_logits(y, p), logits, binary),
+        ("nn.softmax", lambda y, p: nn.softmax_cross_entropy_with_logits(y, p), logits, soft),
+        ("nn.sparse_softmax", lambda y, p: nn.sparse_softmax_cross_entropy_with_logits(y, p), logits, sparse),
+        ("backend.cce", lambda y, p: backend.categorical_crossentropy(y, p), probs, onehot),
+        ("backend.cce_logits", lambda y, p: backend.categorical_crossentropy(y, p, from_logits=True), logits, soft),
+        ("backend.scce", lambda y, p: backend.sparse_categorical_crossentropy(y, p), probs, sparse),
+        ("backend.scce_ignore", lambda y, p: backend.sparse_categorical_crossentropy(y, p, ignore_class=1), probs, sparse),
+        ("backend.bce", lambda y, p: backend.binary_crossentropy(y, p), unit, binary),
+        ("backend.bce_logits", lambda y, p: backend.binary_crossentropy(y, p, from_logits=True), logits, binary),
+        ("losses.cce_ls", lambda y, p: losses.categorical_crossentropy(y, p, label_smoothing=0.1), probs, onehot),
+        ("losses.cce_logits", lambda y, p: losses.categorical_crossentropy(y, p, from_logits=True), logits, onehot),
+        ("losses.scce_logits", lambda y, p: losses.sparse_categorical_crossentropy(y, p, from_logits=True), logits, sparse),
+        ("losses.bce_ls", lambda y, p: losses.binary_crossentropy(y, p, label_smoothing=0.2), unit, binary),
+        ("losses.bce_logits", lambda y, p: losses.binary_crossentropy(y, p, from_logits=True), logits, binary),
+        ("losses.mse", lambda y, p: losses.mean_squared_error(y, p), target, unit),
+        ("losses.mae", lambda y, p: losses.mean_absolute_error(y, p), target, unit),
+        ("Loss.cce", lambda y, p: losses.CategoricalCrossentropy()(y, p), probs, onehot),
+        ("Loss.scce_ignore", lambda y, p: losses.SparseCategoricalCrossentropy(ignore_class=0)(y, p), probs, sparse),
+        ("Loss.bce_sum", lambda y, p: losses.BinaryCrossentropy(from_logits=True, reduction="sum")(y, p), logits, binary),
+        ("Loss.mse_none", lambda y, p: losses.MeanSquaredError(reduction="none")(y, p), target, unit),
+        ("Loss.mae", lambda y, p: losses.MeanAbsoluteError()(y, p), target, unit),
+    ]
+
+
+CASES = _cases(np.random.default_rng(0))
+IDS = [case[0] for case in CASES]
+
+
+@pytest.mark.parametrize("name,fn,y_pred,y_true", CASES, ids=IDS)
+def test_eager_jit_and_vmap_agree(name, fn, y_pred, y_true):
+    eager = fn(y_true, y_pred)
+    jitted = jax.jit(fn)(y_true, y_pred)
+    np.testing.assert_allclose(jitted, eager, rtol=1e-6, atol=1e-7)
+    # vmap over a new leading axis: each slice is one call on the original batch.
+    stacked_true, stacked_pred = np.stack([y_true, y_true[::-1]]), np.stack([y_pred, y_pred[::-1]])
+    mapped = jax.vmap(fn)(stacked_true, stacked_pred)
+    per_slice = np.stack([fn(t, p) for t, p in zip(stacked_true, stacked_pred)])
+    np.testing.assert_allclose(mapped, per_slice, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,fn,y_pred,y_true", CASES, ids=IDS)
+def test_grad_matches_finite_differences(name, fn, y_pred, y_true):
+    with jax.enable_x64(True):
+        y_pred64 = jnp.asarray(y_pred, jnp.float64)
+        y_true64 = jnp.asarray(y_true) if y_true.dtype.kind == "i" else jnp.asarray(y_true, jnp.float64)
+        if name == "losses.mae":
+            y_pred64 = y_pred64 + 0.01  # keep away from the kink at y_pred == y_true
+        order = 2 if name.startswith("nn.") else 1
+        check_grads(lambda p: jnp.sum(fn(y_true64, p)), (y_pred64,), order=order, modes=("fwd", "rev"), eps=1e-6)
+
+
+def test_grad_matches_finite_differences_for_labels():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(B, C))
+    with jax.enable_x64(True):
+        x = jnp.asarray(logits)
+        z = jnp.asarray(_probabilities(rng, (B, C)), jnp.float64)
+        check_grads(lambda z: jnp.sum(nn.sigmoid_cross_entropy_with_logits(z, x)), (z,), order=2, eps=1e-6)
+        check_grads(lambda z: jnp.sum(nn.softmax_cross_entropy_with_logits(z, x)), (z,), order=2, eps=1e-6)
+
+
+def test_calling_inside_user_jit_adds_no_extra_computation():
+    y, p = np.eye(C, dtype=np.float32)[:B % C + 1], _probabilities(np.random.default_rng(2), (B % C + 1, C))
+    inner = jax.jit(lambda y, p: losses.categorical_crossentropy(y, p)).lower(y, p).compile().as_text()
+    direct = losses.categorical_crossentropy.lower(y, p).compile().as_text()
+    assert inner.count("fusion(") == direct.count("fusion(")
+
+
+def test_loss_objects_are_hashable_static_arguments():
+    loss = losses.CategoricalCrossentropy(label_smoothing=0.1)
+    assert hash(loss) == hash(losses.CategoricalCrossentropy(label_smoothing=0.1))
+    assert loss != losses.CategoricalCrossentropy(label_smoothing=0.2)
+
+    @jax.jit
+    def closed_over(y, p):
+        return loss(y, p)
+
+    def as_static(fn, y, p):
+        return fn(y, p)
+
+    y = np.eye(3, dtype=np.float32)
+    p = _probabilities(np.random.default_rng(3), (3, 3))
+    static = jax.jit(as_static, static_argnums=0)(loss, y, p)
+    np.testing.assert_allclose(closed_over(y, p), static)
+    np.testing.assert_allclose(static, np.mean(losses.categorical_crossentropy(y, p, label_smoothing=0.1)), rtol=1e-6)
+
+
+def test_loss_object_is_immutable():
+    loss = losses.BinaryCrossentropy()
+    with pytest.raises(AttributeError):
+        loss.from_logits = True
+
+
+def test_top_level_namespaces():
+    assert jaxent.to_categorical is jaxent.utils.to_categorical
+    assert isinstance(jaxent.__version__, str)
+    assert losses.mse is losses.MSE is losses.mean_squared_error
+    assert losses.mae is losses.MAE is losses.mean_absolute_error
+    assert backend.epsilon() == 1e-7
+
+
+@pytest.mark.parametrize("name,fn,y_pred,y_true", [c for c in CASES if not c[0].startswith("Loss.")], ids=[i for i in IDS if not i.startswith("Loss.")])
+def test_vmap_over_the_batch_axis_equals_the_batched_call(name, fn, y_pred, y_true):
+    np.testing.assert_allclose(jax.vmap(fn)(y_true, y_pred), fn(y_true, y_pred), rtol=1e-6, atol=1e-7)
