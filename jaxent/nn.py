@@ -109,15 +109,16 @@ def softmax_cross_entropy_with_logits(
 
 
 def _check_sparse_labels(labels: jax.Array, num_classes: int, valid: jax.Array, ignore_class: int | None) -> None:
-    """Under ``checkify``, fail on the first label outside ``[0, num_classes)``; a no-op otherwise."""
+    """Under ``checkify``, fail naming the largest label outside ``[0, num_classes)``; a no-op otherwise."""
     if labels.size == 0:
         return
-    first_bad = labels.ravel()[jnp.argmin(valid.ravel())]
+    # A reduction, not an index: indexing by a computed position does not shard.
+    largest_bad = jnp.max(jnp.where(valid, jnp.iinfo(labels.dtype).min, labels))
     ignored = "" if ignore_class is None else f" (and not ignore_class={ignore_class})"
     checkify.debug_check(
         jnp.all(valid),
         f"sparse label {{}} is outside the valid range [0, {num_classes}){ignored}",
-        first_bad,
+        largest_bad,
     )
 
 

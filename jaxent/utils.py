@@ -20,7 +20,7 @@ def _one_hot(y: jax.Array, num_classes: int, dtype: jnp.dtype) -> jax.Array:
             jnp.all(valid),
             f"to_categorical: label {{}} is out of range for num_classes={num_classes} "
             f"(valid: [{-num_classes}, {num_classes}), negatives count from the end)",
-            y.ravel()[jnp.argmin(valid.ravel())],
+            jnp.max(jnp.where(valid, jnp.iinfo(y.dtype).min, y)),
         )
     return jax.nn.one_hot(jnp.where(y < 0, y + num_classes, y), num_classes, dtype=dtype)
 
