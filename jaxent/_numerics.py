@@ -33,10 +33,22 @@ def result_dtype(dtype: jnp.dtype) -> jnp.dtype:
     return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.dtype(jnp.float32)
 
 
-def as_float(x: jax.typing.ArrayLike) -> tuple[jax.Array, jnp.dtype]:
-    """``x`` as an array in its compute dtype, and the dtype the result must be cast back to."""
+def as_compute(x: jax.typing.ArrayLike) -> jax.Array:
+    """``x`` as an array in its compute dtype."""
     x = jnp.asarray(x)
-    return x.astype(compute_dtype(x.dtype)), result_dtype(x.dtype)
+    return x.astype(compute_dtype(x.dtype))
+
+
+def promote(target: jax.typing.ArrayLike, prediction: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
+    """``(target, prediction)`` in the prediction's compute dtype.
+
+    The target is first rounded to the prediction's own dtype, as Keras casts ``y_true`` to
+    ``y_pred.dtype`` (a float32 target against float16 predictions is rounded to float16).
+    """
+    prediction = jnp.asarray(prediction)
+    dtype = compute_dtype(prediction.dtype)
+    target = jnp.asarray(target).astype(result_dtype(prediction.dtype)).astype(dtype)
+    return target, prediction.astype(dtype)
 
 
 def epsilon_bounds(dtype: jnp.dtype) -> tuple[np.generic, np.generic]:

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxent import _validation, nn
-from jaxent._numerics import EPSILON, as_float, clip_by_value, epsilon_bounds, one_minus, result_dtype
+from jaxent._numerics import EPSILON, as_compute, clip_by_value, epsilon_bounds, one_minus, promote, result_dtype
 
 __all__ = ["epsilon", "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"]
 
@@ -26,13 +26,11 @@ def epsilon() -> float:
 
 def categorical_cross_entropy(target: jax.Array, output: jax.Array, from_logits: bool, axis: int) -> jax.Array:
     """:func:`categorical_crossentropy` in the compute dtype of ``output`` (no cast back)."""
-    output, _ = as_float(output)
-    target = jnp.asarray(target)
+    target, output = promote(target, output)
     _validation.check_same_shape("target", target.shape, "output", output.shape)
     axis = _validation.check_axis(axis, output.ndim)
     if from_logits:
         return nn.softmax_cross_entropy(target, output, axis)
-    target = target.astype(output.dtype)
     probabilities = output / jnp.sum(output, axis=axis, keepdims=True)
     probabilities = clip_by_value(probabilities, *epsilon_bounds(output.dtype))
     return -jnp.sum(target * jnp.log(probabilities), axis=axis)
@@ -71,7 +69,7 @@ def sparse_categorical_cross_entropy(
     target: jax.Array, output: jax.Array, from_logits: bool, axis: int, ignore_class: int | None
 ) -> tuple[jax.Array, jax.Array]:
     """:func:`sparse_categorical_crossentropy` in the compute dtype, with its validity mask."""
-    output, _ = as_float(output)
+    output = as_compute(output)
     target = jnp.asarray(target)
     if not jnp.issubdtype(target.dtype, jnp.integer):
         target = target.astype(jnp.int32)  # floats truncate toward zero, as Keras's cast
@@ -128,8 +126,7 @@ def sparse_categorical_crossentropy(
 
 def binary_cross_entropy(target: jax.Array, output: jax.Array, from_logits: bool) -> jax.Array:
     """:func:`binary_crossentropy` in the compute dtype of ``output`` (no cast back)."""
-    output, _ = as_float(output)
-    target = jnp.asarray(target).astype(output.dtype)
+    target, output = promote(target, output)
     if from_logits:
         return nn.sigmoid_cross_entropy(target, output)
     _validation.check_broadcastable("target", target.shape, "output", output.shape)

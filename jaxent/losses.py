@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxent import _validation, backend
-from jaxent._numerics import as_float, result_dtype, safe_abs
+from jaxent._numerics import promote, result_dtype, safe_abs
 from jaxent._reduction import Reduction, reduce_losses
 
 __all__ = [
@@ -49,9 +49,8 @@ def categorical_crossentropy_values(
     y_true: jax.Array, y_pred: jax.Array, from_logits: bool, label_smoothing: float, axis: int
 ) -> jax.Array:
     label_smoothing = _validation.check_label_smoothing(label_smoothing)
-    y_pred, _ = as_float(y_pred)
+    y_true, y_pred = promote(y_true, y_pred)
     axis = _validation.check_axis(axis, y_pred.ndim)
-    y_true = jnp.asarray(y_true).astype(y_pred.dtype)
     if y_pred.shape[-1] == 1:
         warnings.warn(
             f"categorical_crossentropy expects y_pred of shape (batch_size, num_classes) with "
@@ -70,8 +69,7 @@ def binary_crossentropy_values(
     y_true: jax.Array, y_pred: jax.Array, from_logits: bool, label_smoothing: float, axis: int
 ) -> jax.Array:
     label_smoothing = _validation.check_label_smoothing(label_smoothing)
-    y_pred, _ = as_float(y_pred)
-    y_true = jnp.asarray(y_true).astype(y_pred.dtype)
+    y_true, y_pred = promote(y_true, y_pred)
     if label_smoothing:
         smoothing = jnp.asarray(label_smoothing, y_pred.dtype)
         y_true = y_true * (1 - smoothing) + 0.5 * smoothing
@@ -80,8 +78,7 @@ def binary_crossentropy_values(
 
 
 def _regression_inputs(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array]:
-    y_pred, _ = as_float(y_pred)
-    y_true = jnp.asarray(y_true).astype(y_pred.dtype)
+    y_true, y_pred = promote(y_true, y_pred)
     if y_pred.ndim == 0:
         raise ValueError("`y_pred` must have rank >= 1 (the last axis is averaged); received a scalar")
     _validation.check_broadcastable("y_true", y_true.shape, "y_pred", y_pred.shape)

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jax.experimental import checkify
 
 from jaxent import _validation
-from jaxent._numerics import as_float
+from jaxent._numerics import as_compute, promote
 
 __all__ = [
     "sigmoid_cross_entropy_with_logits",
@@ -33,14 +33,16 @@ def _sigmoid_cross_entropy_jvp(primals, tangents):
     # 0 JAX splits differently from TF; the closed form is exact everywhere and differentiable.
     (labels, logits), (labels_dot, logits_dot) = primals, tangents
     loss = _sigmoid_cross_entropy(labels, logits)
-    return loss, (jax.nn.sigmoid(logits) - labels) * logits_dot - logits * labels_dot
+    # sigmoid(x) - z, written as (1 - z) - sigmoid(-x) for x >= 0 so that a tiny difference
+    # (z = 1, x = 20: -2.06e-9) is not lost to sigmoid(x) rounding to 1.
+    dloss_dlogits = jnp.where(logits >= 0, (1 - labels) - jax.nn.sigmoid(-logits), jax.nn.sigmoid(logits) - labels)
+    return loss, dloss_dlogits * logits_dot - logits * labels_dot
 
 
 def sigmoid_cross_entropy(labels: jax.Array, logits: jax.Array) -> jax.Array:
     """Elementwise sigmoid cross entropy in the compute dtype of ``logits`` (no cast back)."""
     _validation.check_same_shape("labels", jnp.shape(labels), "logits", jnp.shape(logits))
-    logits, _ = as_float(logits)
-    return _sigmoid_cross_entropy(jnp.asarray(labels).astype(logits.dtype), logits)
+    return _sigmoid_cross_entropy(*promote(labels, logits))
 
 
 @jax.jit
@@ -73,9 +75,8 @@ def sigmoid_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logits: jax.
 
 def softmax_cross_entropy(labels: jax.Array, logits: jax.Array, axis: int = -1) -> jax.Array:
     """Softmax cross entropy over ``axis`` in the compute dtype of ``logits`` (no cast back)."""
-    logits, _ = as_float(logits)
+    labels, logits = promote(labels, logits)
     axis = _validation.check_axis(axis, logits.ndim)
-    labels = jnp.asarray(labels).astype(logits.dtype)
     _validation.check_broadcastable("labels", labels.shape, "logits", logits.shape)
     return -jnp.sum(labels * jax.nn.log_softmax(logits, axis=axis), axis=axis)
 
@@ -131,7 +132,7 @@ def sparse_softmax_cross_entropy(
     is 0 there, with a zero gradient. A label outside ``[0, C)`` that is not ``ignore_class``
     gives NaN for its entry and an error under ``checkify``.
     """
-    logits, _ = as_float(logits)
+    logits = as_compute(logits)
     labels = jnp.asarray(labels)
     num_classes = logits.shape[-1]
     in_range = (labels >= 0) & (labels < num_classes)
