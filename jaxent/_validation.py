@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
 
 def check_axis(axis: object, ndim: int, *, arg: str = "axis", wrap: bool = False) -> int:
@@ -63,3 +66,19 @@ def check_broadcastable(a_name: str, a_shape: Sequence[int], b_name: str, b_shap
             f"`{a_name}` and `{b_name}` shapes are not broadcastable: "
             f"{a_name}.shape={tuple(a_shape)} vs {b_name}.shape={tuple(b_shape)}"
         ) from None
+
+
+def check_label_values(labels: jax.Array, num_classes: int, kept: jax.Array, ignore_class: int | None) -> None:
+    """Under ``checkify``, fail naming the largest label outside ``[0, num_classes)``.
+
+    ``kept`` marks the labels that are in range or equal ``ignore_class``. Values cannot raise
+    inside ``jit``; outside ``checkify`` this is a no-op and the caller's entry becomes NaN.
+    """
+    if labels.size == 0:
+        return
+    # A reduction, not an index: indexing by a computed position does not shard.
+    largest_bad = jnp.max(jnp.where(kept, jnp.iinfo(labels.dtype).min, labels))
+    ignored = "" if ignore_class is None else f" (and not ignore_class={ignore_class})"
+    checkify.debug_check(
+        jnp.all(kept), f"sparse label {{}} is outside the valid range [0, {num_classes}){ignored}", largest_bad
+    )

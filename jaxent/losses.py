@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from jaxent import _validation, backend
 from jaxent._numerics import promote, result_dtype, safe_abs
 from jaxent._reduction import Reduction, reduce_losses
+from jaxent.fused_ce import LinearSparseCategoricalCrossentropy
 
 __all__ = [
     "Reduction",
@@ -38,6 +39,7 @@ __all__ = [
     "BinaryCrossentropy",
     "MeanSquaredError",
     "MeanAbsoluteError",
+    "LinearSparseCategoricalCrossentropy",
 ]
 
 

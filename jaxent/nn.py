@@ -10,12 +10,13 @@ import functools
 
 import jax
 import jax.numpy as jnp
-from jax.experimental import checkify
 
 from jaxent import _validation
 from jaxent._numerics import as_compute, promote
+from jaxent.fused_ce import linear_sparse_softmax_cross_entropy
 
 __all__ = [
+    "linear_sparse_softmax_cross_entropy",
     "sigmoid_cross_entropy_with_logits",
     "softmax_cross_entropy_with_logits",
     "sparse_softmax_cross_entropy_with_logits",
@@ -109,20 +110,6 @@ def softmax_cross_entropy_with_logits(
     return softmax_cross_entropy(labels, logits, axis).astype(logits.dtype)
 
 
-def _check_sparse_labels(labels: jax.Array, num_classes: int, valid: jax.Array, ignore_class: int | None) -> None:
-    """Under ``checkify``, fail naming the largest label outside ``[0, num_classes)``; a no-op otherwise."""
-    if labels.size == 0:
-        return
-    # A reduction, not an index: indexing by a computed position does not shard.
-    largest_bad = jnp.max(jnp.where(valid, jnp.iinfo(labels.dtype).min, labels))
-    ignored = "" if ignore_class is None else f" (and not ignore_class={ignore_class})"
-    checkify.debug_check(
-        jnp.all(valid),
-        f"sparse label {{}} is outside the valid range [0, {num_classes}){ignored}",
-        largest_bad,
-    )
-
-
 def sparse_softmax_cross_entropy(
     labels: jax.Array, logits: jax.Array, ignore_class: int | None = None
 ) -> tuple[jax.Array, jax.Array]:
@@ -137,7 +124,7 @@ def sparse_softmax_cross_entropy(
     num_classes = logits.shape[-1]
     in_range = (labels >= 0) & (labels < num_classes)
     kept = in_range if ignore_class is None else in_range | (labels == ignore_class)
-    _check_sparse_labels(labels, num_classes, kept, ignore_class)
+    _validation.check_label_values(labels, num_classes, kept, ignore_class)
     valid = jnp.ones(labels.shape, bool) if ignore_class is None else labels != ignore_class
     safe_labels = jnp.where(in_range, labels, 0)
     label_logits = jnp.take_along_axis(logits, safe_labels[..., None], axis=-1)[..., 0]

@@ -8,7 +8,7 @@ import importlib
 import jax.numpy as jnp
 import pytest
 
-MODULES = ["jaxent.nn", "jaxent.backend", "jaxent.losses", "jaxent.utils", "jaxent.optimizers"]
+MODULES = ["jaxent.nn", "jaxent.backend", "jaxent.losses", "jaxent.utils", "jaxent.optimizers", "jaxent.fused_ce"]
 
 
 @pytest.mark.parametrize("name", MODULES)

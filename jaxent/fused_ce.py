@@ -1,0 +1,526 @@
+"""Fused linear projection + sparse softmax cross entropy for large vocabularies.
+
+The last layer of a language model projects ``N`` token features ``[N, D]`` onto a vocabulary
+of ``V`` classes and takes the sparse softmax cross entropy of the ``[N, V]`` logits
+``x = features @ kernel + bias``; per token, with ``lse = logsumexp(x)``::
+
+    loss = (1 - label_smoothing) * (lse - x[label]) + label_smoothing * (lse - mean(x))
+           + z_loss * lse**2
+
+With ``N = 8192`` tokens and ``V = 128k`` the logits alone take 4 GiB in float32, and autodiff
+keeps them (and the softmax) for the backward pass. Here they are never stored:
+
+* the forward pass loops over vocabulary blocks of ``block_size`` columns, computing each
+  ``[N, block_size]`` block of logits, folding it into an online (running-max) log-sum-exp
+  in float32 together with the label logit and, for label smoothing, the sum of the logits;
+* the backward pass (a :func:`jax.custom_vjp`) recomputes each block of logits from the saved
+  per-token ``lse``, forms ``d loss / d logits`` for the block, accumulates ``d features``
+  over blocks and writes that block's ``d kernel`` and ``d bias`` columns.
+
+Temporaries are therefore ``O(N * block_size)`` instead of ``O(N * V)``; the residuals kept
+between the passes are the inputs and one float32 per token. When ``V`` is not a multiple of
+the block, the last block is shifted back to end at column ``V`` and its columns already seen
+are masked out, so the kernel is never padded or copied.
+
+With ``axis_name`` the same function is the vocabulary-parallel loss under
+:func:`jax.shard_map`: each device holds a ``[D, V / devices]`` slice of the kernel (and bias),
+and the per-shard maxima, sums of exponentials, label logits and logit sums are combined with
+``lax.pmax`` / ``lax.psum`` across ``axis_name``.
+
+Example (for 4096 tokens, ``D = 512``, ``V = 65536`` the compiled float32 value-and-gradient
+needs 136 MiB of temporaries instead of 2 GiB):
+
+  >>> features = jnp.array([[1.0, 0.0], [0.0, 2.0]])
+  >>> kernel = jnp.array([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]])  # [D, V]
+  >>> linear_sparse_softmax_cross_entropy(features, kernel, jnp.array([2, 0]), label_smoothing=0.1)
+  Array([0.50760597, 2.1429317 ], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxent import _validation
+from jaxent._reduction import Reduction, reduce_losses
+
+__all__ = ["linear_sparse_softmax_cross_entropy", "LinearSparseCategoricalCrossentropy"]
+
+DEFAULT_BLOCK_SIZE = 4096
+"""Vocabulary columns per block when ``block_size`` is None (clipped to the vocabulary)."""
+
+_LAYOUTS = ("dv", "vd")
+
+
+def _vocab_axis(kernel_layout: str) -> int:
+    """The kernel axis that holds the vocabulary: 1 for ``[D, V]`` ("dv"), 0 for ``[V, D]`` ("vd")."""
+    return 1 if kernel_layout == "dv" else 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    """The static options of one fused computation (hashable: a ``custom_vjp`` static argument)."""
+
+    kernel_layout: str
+    block_size: int
+    ignore_class: int | None
+    label_smoothing: float
+    z_loss: float
+    axis_name: str | None
+
+    @property
+    def vocab_axis(self) -> int:
+        return _vocab_axis(self.kernel_layout)
+
+
+# Trace-time validation.
+
+
+def _check_options(block_size: object, kernel_layout: object, z_loss: object) -> None:
+    if kernel_layout not in _LAYOUTS:
+        raise ValueError(f"`kernel_layout` must be one of {_LAYOUTS}. Received: kernel_layout={kernel_layout!r}")
+    if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int) or block_size <= 0):
+        raise ValueError(f"`block_size` must be a positive int or None. Received: block_size={block_size!r}")
+    if isinstance(z_loss, bool) or not isinstance(z_loss, (int, float)):
+        raise TypeError(f"`z_loss` must be a Python float >= 0. Received: {z_loss!r} of type {type(z_loss)}")
+    if not z_loss >= 0:
+        raise ValueError(f"`z_loss` must be >= 0. Received: z_loss={z_loss}")
+
+
+def _check_arrays(
+    features: jax.Array, kernel: jax.Array, labels: jax.Array, bias: jax.Array | None, layout: str
+) -> None:
+    shapes = f"features.shape={features.shape}, kernel.shape={kernel.shape}, labels.shape={labels.shape}"
+    if not jnp.issubdtype(features.dtype, jnp.floating) or not jnp.issubdtype(kernel.dtype, jnp.floating):
+        raise TypeError(
+            f"`features` and `kernel` must be floating point. Received: features.dtype={features.dtype}, "
+            f"kernel.dtype={kernel.dtype}"
+        )
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise TypeError(f"`labels` must be integers (int32 or int64). Received: labels.dtype={labels.dtype}")
+    if features.ndim < 1 or kernel.ndim != 2:
+        raise ValueError(f"`features` must have rank >= 1 and `kernel` rank 2. Received: {shapes}")
+    depth_axis = 1 - _vocab_axis(layout)
+    if features.shape[-1] != kernel.shape[depth_axis]:
+        raise ValueError(
+            f"`features.shape[-1]` must equal the feature size of `kernel` (axis {depth_axis} "
+            f"for kernel_layout={layout!r}). Received: {shapes}"
+        )
+    if labels.shape != features.shape[:-1]:
+        raise ValueError(f"`labels.shape` must equal `features.shape[:-1]`. Received: {shapes}")
+    vocab = kernel.shape[_vocab_axis(layout)]
+    if vocab == 0:
+        raise ValueError(f"`kernel` must have at least one vocabulary column. Received: {shapes}")
+    if bias is not None and bias.shape != (vocab,):
+        raise ValueError(f"`bias.shape` must be (V,) = ({vocab},). Received: bias.shape={bias.shape}, {shapes}")
+    if bias is not None and not jnp.issubdtype(bias.dtype, jnp.floating):
+        raise TypeError(f"`bias` must be floating point. Received: bias.dtype={bias.dtype}")
+
+
+# Blocks of the vocabulary.
+
+
+def _num_blocks(vocab: int, block: int) -> int:
+    return -(-vocab // block)
+
+
+def _vocab_offset(vocab: int, axis_name: str | None) -> jax.Array:
+    """The global id of this shard's first vocabulary column (0 without ``axis_name``)."""
+    return jnp.int32(0) if axis_name is None else lax.axis_index(axis_name) * vocab
+
+
+def _global_vocab_size(vocab: int, axis_name: str | None) -> int:
+    return vocab if axis_name is None else vocab * lax.axis_size(axis_name)
+
+
+def _block_start(i: jax.Array, vocab: int, block: int) -> tuple[jax.Array, jax.Array]:
+    """First column of block ``i`` and the mask of its columns not seen in earlier blocks.
+
+    The last block is moved back to end at ``vocab``; its columns before ``i * block`` belong
+    to the previous block and are masked out.
+    """
+    start = jnp.minimum(i * block, vocab - block)
+    fresh = start + jnp.arange(block) >= i * block
+    return start, fresh
+
+
+def _kernel_block(kernel: jax.Array, start: jax.Array, cfg: _Config) -> jax.Array:
+    return lax.dynamic_slice_in_dim(kernel, start, cfg.block_size, axis=cfg.vocab_axis)
+
+
+def _bias_block(bias: jax.Array | None, start: jax.Array, block: int) -> jax.Array:
+    return jnp.float32(0) if bias is None else lax.dynamic_slice_in_dim(bias, start, block).astype(jnp.float32)
+
+
+def _loop_over_blocks(step, num_blocks: int, init):
+    """``step`` folded over blocks ``0 .. num_blocks - 1`` from ``init`` (a ``fori_loop``).
+
+    Block 0 runs before the loop so that the carry takes the type ``step`` gives it: inside
+    :func:`jax.shard_map` a carry made of constants would not vary over the mesh axes that the
+    inputs vary over, and ``fori_loop`` requires the carry type to be unchanged by a step.
+    """
+    return lax.fori_loop(1, num_blocks, step, step(0, init))
+
+
+def _varying_zero(*arrays: jax.Array | None) -> jax.Array:
+    """A scalar int 0 that, inside :func:`jax.shard_map`, varies over every axis one of ``arrays`` varies over."""
+    return sum((jnp.zeros_like(x, jnp.int32, shape=()) for x in arrays if x is not None), jnp.int32(0))
+
+
+def _vary_as(x: jax.Array | None, zero: jax.Array) -> jax.Array | None:
+    """``x + 0``: the same values, varying over the axes of ``zero`` as well (XLA drops the add)."""
+    return None if x is None else x + zero.astype(x.dtype)
+
+
+def _matmul(a: jax.Array, b: jax.Array, a_axis: int, b_axis: int, dtype: jnp.dtype) -> jax.Array:
+    """``a`` and ``b`` contracted over ``a_axis`` and ``b_axis``, in ``dtype`` with float32 accumulation."""
+    dimensions = (((a_axis,), (b_axis,)), ((), ()))
+    return lax.dot_general(a.astype(dtype), b.astype(dtype), dimensions, preferred_element_type=jnp.float32)
+
+
+def _block_logits(features: jax.Array, kernel_block: jax.Array, bias_block: jax.Array, cfg: _Config) -> jax.Array:
+    """``features @ kernel_block + bias_block`` as ``[N, block]`` float32."""
+    dtype = jnp.promote_types(features.dtype, kernel_block.dtype)
+    return _matmul(features, kernel_block, 1, 1 - cfg.vocab_axis, dtype) + bias_block
+
+
+# The forward pass.
+
+
+def _label_hits(labels: jax.Array, columns: jax.Array) -> jax.Array:
+    """``[N, block]`` mask of the (global) label column of each row."""
+    return labels[:, None] == columns[None, :]
+
+
+def _forward_stats(
+    cfg: _Config, features: jax.Array, kernel: jax.Array, bias: jax.Array | None, labels: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Per-token ``(lse, label logit, sum of logits)`` over the (local) vocabulary, float32."""
+    vocab, block, n = kernel.shape[cfg.vocab_axis], cfg.block_size, features.shape[0]
+    offset = _vocab_offset(vocab, cfg.axis_name)
+
+    def step(i, carry):
+        running_max, sum_exp, label_logit, logit_sum = carry
+        start, fresh = _block_start(i, vocab, block)
+        logits = _block_logits(features, _kernel_block(kernel, start, cfg), _bias_block(bias, start, block), cfg)
+        logits = jnp.where(fresh, logits, -jnp.inf)
+        new_max = jnp.maximum(running_max, jnp.max(logits, axis=1))
+        sum_exp = sum_exp * jnp.exp(running_max - new_max) + jnp.sum(jnp.exp(logits - new_max[:, None]), axis=1)
+        hits = _label_hits(labels, offset + start + jnp.arange(block)) & fresh
+        label_logit = label_logit + jnp.sum(jnp.where(hits, logits, 0), axis=1)
+        if cfg.label_smoothing:
+            logit_sum = logit_sum + jnp.sum(jnp.where(fresh, logits, 0), axis=1)
+        return new_max, sum_exp, label_logit, logit_sum
+
+    zeros = jnp.zeros((n,), jnp.float32)
+    init = (jnp.full((n,), -jnp.inf, jnp.float32), zeros, zeros, zeros)
+    running_max, sum_exp, label_logit, logit_sum = _loop_over_blocks(step, _num_blocks(vocab, block), init)
+    if cfg.axis_name is not None:
+        shard_max = running_max
+        running_max = lax.pmax(shard_max, cfg.axis_name)
+        sum_exp = lax.psum(sum_exp * jnp.exp(shard_max - running_max), cfg.axis_name)
+        label_logit, logit_sum = lax.psum((label_logit, logit_sum), cfg.axis_name)
+    return running_max + jnp.log(sum_exp), label_logit, logit_sum
+
+
+def _label_masks(cfg: _Config, labels: jax.Array, num_classes: int) -> tuple[jax.Array, jax.Array]:
+    """``(in_range, counted)``: labels in ``[0, V)``, and rows that are in range and not ignored."""
+    in_range = (labels >= 0) & (labels < num_classes)
+    counted = in_range if cfg.ignore_class is None else in_range & (labels != cfg.ignore_class)
+    return in_range, counted
+
+
+def _fused_loss(
+    cfg: _Config, features: jax.Array, kernel: jax.Array, bias: jax.Array | None, labels: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Per-token loss ``[N]`` float32, and the per-token ``lse`` (the backward residual)."""
+    num_classes = _global_vocab_size(kernel.shape[cfg.vocab_axis], cfg.axis_name)
+    lse, label_logit, logit_sum = _forward_stats(cfg, features, kernel, bias, labels)
+    smoothing = cfg.label_smoothing
+    loss = lse - (1 - smoothing) * label_logit
+    if smoothing:
+        loss = loss - smoothing * logit_sum / num_classes
+    if cfg.z_loss:
+        loss = loss + cfg.z_loss * jnp.square(lse)
+    in_range, _ = _label_masks(cfg, labels, num_classes)
+    loss = jnp.where(in_range, loss, jnp.nan)
+    if cfg.ignore_class is not None:
+        loss = jnp.where(labels != cfg.ignore_class, loss, 0)
+    return loss, lse
+
+
+# The backward pass.
+
+
+def _block_dlogits(
+    cfg: _Config,
+    logits: jax.Array,
+    lse: jax.Array,
+    row_scale: jax.Array,
+    hits: jax.Array,
+    fresh: jax.Array,
+    num_classes: int,
+) -> jax.Array:
+    """``g * d loss / d logits`` for one block: ``g * (softmax * (1 + 2 z lse) - y_smoothed)``."""
+    softmax = jnp.exp(logits - lse[:, None])
+    if cfg.z_loss:
+        softmax = softmax * (1 + 2 * cfg.z_loss * lse)[:, None]
+    target = (1 - cfg.label_smoothing) * hits.astype(jnp.float32) + cfg.label_smoothing / num_classes
+    # ``where``, not a product, so that rows with a zero cotangent stay 0 even if their lse is inf.
+    return jnp.where(fresh & (row_scale != 0)[:, None], (softmax - target) * row_scale[:, None], 0)
+
+
+def _accumulate_block(total: jax.Array, update: jax.Array, start: jax.Array, axis: int) -> jax.Array:
+    """``total`` with ``update`` added at ``start`` along ``axis`` (masked columns add 0)."""
+    current = lax.dynamic_slice_in_dim(total, start, update.shape[axis], axis=axis)
+    return lax.dynamic_update_slice_in_dim(total, current + update.astype(total.dtype), start, axis=axis)
+
+
+def _fused_backward(cfg: _Config, residuals, cotangent: jax.Array):
+    features, kernel, bias, labels, lse = residuals
+    vocab, block = kernel.shape[cfg.vocab_axis], cfg.block_size
+    num_classes = _global_vocab_size(vocab, cfg.axis_name)
+    offset = _vocab_offset(vocab, cfg.axis_name)
+    _, counted = _label_masks(cfg, labels, num_classes)
+    row_scale = jnp.where(counted, cotangent, 0).astype(jnp.float32)
+    dtype = jnp.promote_types(features.dtype, kernel.dtype)
+
+    def step(i, carry):
+        dfeatures, dkernel, dbias = carry
+        start, fresh = _block_start(i, vocab, block)
+        kernel_block = _kernel_block(kernel, start, cfg)
+        logits = _block_logits(features, kernel_block, _bias_block(bias, start, block), cfg)
+        hits = _label_hits(labels, offset + start + jnp.arange(block))
+        dlogits = _block_dlogits(cfg, logits, lse, row_scale, hits, fresh, num_classes)
+        # dlogits [N, block] is cast to the matmul dtype (bf16 stays bf16), accumulated in float32.
+        dfeatures = dfeatures + _matmul(dlogits, kernel_block, 1, cfg.vocab_axis, dtype)
+        if cfg.kernel_layout == "dv":
+            dkernel_block = _matmul(features, dlogits, 0, 0, dtype)  # [D, block]
+        else:
+            dkernel_block = _matmul(dlogits, features, 0, 0, dtype)  # [block, D]
+        dkernel = _accumulate_block(dkernel, dkernel_block, start, cfg.vocab_axis)
+        if dbias is not None:
+            dbias = _accumulate_block(dbias, jnp.sum(dlogits, axis=0), start, 0)
+        return dfeatures, dkernel, dbias
+
+    init = (
+        jnp.zeros(features.shape, jnp.float32),
+        jnp.zeros_like(kernel),
+        None if bias is None else jnp.zeros_like(bias),
+    )
+    dfeatures, dkernel, dbias = _loop_over_blocks(step, _num_blocks(vocab, block), init)
+    if cfg.axis_name is not None:
+        dfeatures = lax.psum(dfeatures, cfg.axis_name)
+    return dfeatures.astype(features.dtype), dkernel, dbias, None
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _fused(
+    cfg: _Config, features: jax.Array, kernel: jax.Array, bias: jax.Array | None, labels: jax.Array
+) -> jax.Array:
+    return _fused_loss(cfg, features, kernel, bias, labels)[0]
+
+
+def _fused_forward(cfg, features, kernel, bias, labels):
+    loss, lse = _fused_loss(cfg, features, kernel, bias, labels)
+    return loss, (features, kernel, bias, labels, lse)
+
+
+_fused.defvjp(_fused_forward, _fused_backward)
+
+
+# The public function.
+
+
+def linear_sparse_softmax_cross_entropy_values(
+    features: jax.Array,
+    kernel: jax.Array,
+    labels: jax.Array,
+    bias: jax.Array | None,
+    ignore_class: int | None,
+    label_smoothing: float,
+    z_loss: float,
+    block_size: int | None,
+    kernel_layout: str,
+    axis_name: str | None,
+) -> jax.Array:
+    """The unjitted body of :func:`linear_sparse_softmax_cross_entropy` (shared with the Loss class)."""
+    label_smoothing = _validation.check_label_smoothing(label_smoothing)
+    ignore_class = _validation.check_ignore_class(ignore_class)
+    _check_options(block_size, kernel_layout, z_loss)
+    features, kernel, labels = jnp.asarray(features), jnp.asarray(kernel), jnp.asarray(labels)
+    bias = None if bias is None else jnp.asarray(bias)
+    _check_arrays(features, kernel, labels, bias, kernel_layout)
+    vocab = kernel.shape[_vocab_axis(kernel_layout)]
+    cfg = _Config(
+        kernel_layout=kernel_layout,
+        block_size=min(block_size or DEFAULT_BLOCK_SIZE, vocab),
+        ignore_class=ignore_class,
+        label_smoothing=label_smoothing,
+        z_loss=float(z_loss),
+        axis_name=axis_name,
+    )
+    flat_labels = labels.reshape(-1)
+    num_classes = _global_vocab_size(vocab, axis_name)
+    in_range = _label_masks(cfg, flat_labels, num_classes)[0]
+    kept = in_range if ignore_class is None else in_range | (flat_labels == ignore_class)
+    _validation.check_label_values(flat_labels, num_classes, kept, ignore_class)
+    # Inside shard_map, give the inputs of the custom_vjp a common type, so that each gradient
+    # varies over the axes its input does; JAX then sums a replicated input's gradient over the
+    # axes it was broadcast along (the kernel under data parallelism). With ``axis_name`` the
+    # tokens stay replicated over the vocabulary axis and their gradient is summed there.
+    param_zero = _varying_zero(features, labels, kernel, bias)
+    token_zero = _varying_zero(features, labels) if axis_name is not None else param_zero
+    loss = _fused(
+        cfg,
+        _vary_as(features.reshape(-1, features.shape[-1]), token_zero),
+        _vary_as(kernel, param_zero),
+        _vary_as(bias, param_zero),
+        _vary_as(flat_labels, token_zero),
+    )
+    return loss.reshape(labels.shape)
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("ignore_class", "label_smoothing", "z_loss", "block_size", "kernel_layout", "axis_name"),
+)
+def linear_sparse_softmax_cross_entropy(
+    features: jax.typing.ArrayLike,
+    kernel: jax.typing.ArrayLike,
+    labels: jax.typing.ArrayLike,
+    *,
+    bias: jax.typing.ArrayLike | None = None,
+    ignore_class: int | None = None,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    block_size: int | None = None,
+    kernel_layout: str = "dv",
+    axis_name: str | None = None,
+) -> jax.Array:
+    """Sparse softmax cross entropy of ``features @ kernel + bias``, never storing the logits.
+
+    With ``x = features @ kernel + bias`` (one row per token), ``lse = logsumexp(x)`` and
+    ``ls = label_smoothing``, the loss of a token with label ``y`` over ``V`` classes is::
+
+        loss = (1 - ls) * (lse - x[y]) + ls * (lse - mean(x)) + z_loss * lse**2
+
+    that is :func:`jaxent.nn.sparse_softmax_cross_entropy_with_logits` with the one-hot label
+    smoothed as Keras's categorical crossentropy smooths it (``onehot * (1 - ls) + ls / V``),
+    plus the PaLM z-loss. Tokens labelled ``ignore_class`` get 0 and no gradient; a label
+    outside ``[0, V)`` that is not ``ignore_class`` gives NaN for its token and, under
+    :func:`jax.experimental.checkify.checkify`, an error naming the label and the range.
+
+    Memory: the ``[N, V]`` logits are never stored. The forward pass loops over blocks of
+    ``block_size`` vocabulary columns with an online log-sum-exp; the backward pass
+    (:func:`jax.custom_vjp`) recomputes each block from the saved ``lse``. Temporaries are
+    ``O(N * block_size)``, residuals the inputs plus one float32 per token. Matmuls accumulate
+    in float32 (``preferred_element_type``) and the softmax is float32 for 16-bit inputs; the
+    gradients come back in the dtypes of ``features``, ``kernel`` and ``bias``. Reverse mode
+    only (``jax.grad``, ``jax.vjp``); forward mode (``jax.jvp``) is not defined.
+
+    Args:
+      features: ``[..., D]`` float token features (any leading axes, flattened to ``N``).
+      kernel: ``[D, V]`` (``kernel_layout="dv"``, a Flax ``Dense`` kernel) or ``[V, D]``
+        (``"vd"``, tied embeddings) float projection.
+      labels: ``features.shape[:-1]`` integer class ids (global ids with ``axis_name``).
+      bias: optional ``[V]`` float bias.
+      ignore_class: label value whose tokens get 0 and no gradient.
+      label_smoothing: in ``[0, 1]``.
+      z_loss: coefficient ``>= 0`` of ``lse**2``.
+      block_size: vocabulary columns per block (default ``min(4096, V)``).
+      kernel_layout: ``"dv"`` or ``"vd"``.
+      axis_name: vocabulary-parallel mode, inside :func:`jax.shard_map` (with its default
+        ``check_vma=True``): ``kernel`` (and ``bias``) hold this device's contiguous slice of
+        the vocabulary, shards ordered by ``lax.axis_index(axis_name)``, while ``features``
+        and ``labels`` are the same on every device of the axis; per-shard statistics are
+        combined with ``pmax``/``psum``, every device gets the full loss and ``d features``
+        is summed over the axis. Tokens may be sharded over other axes (data parallel), and
+        need no option for it.
+
+    Returns:
+      ``labels.shape`` float32 per-token losses.
+
+    Raises:
+      ValueError, TypeError: at trace time, for mismatched shapes, non-integer labels or bad
+        options (naming the argument and what was received).
+
+    Example:
+      >>> features = jnp.array([[1.0, 0.0], [0.0, 2.0]])
+      >>> kernel = jnp.array([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]])
+      >>> linear_sparse_softmax_cross_entropy(features, kernel, jnp.array([2, 0]), block_size=2)
+      Array([0.4076059, 2.1429317], dtype=float32)
+    """
+    return linear_sparse_softmax_cross_entropy_values(
+        features, kernel, labels, bias, ignore_class, label_smoothing, z_loss, block_size, kernel_layout, axis_name
+    )
+
+
+# The Loss class.
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearSparseCategoricalCrossentropy:
+    """:func:`linear_sparse_softmax_cross_entropy` as a Loss class, weighted and reduced.
+
+    Called as ``loss(features, kernel, labels, bias=None, sample_weight=None)``. The per-token
+    losses are weighted and reduced through the shared path of :mod:`jaxent._reduction` (the
+    one every Keras Loss class uses): ``"auto"``/``"sum_over_batch_size"`` divides by the number
+    of tokens not labelled ``ignore_class`` (0 when there is none), ``"sum"``, ``"none"``.
+    Immutable and hashable. Not a :class:`jaxent.losses.Loss`: it takes features and a kernel,
+    not ``(y_true, y_pred)``.
+
+    Example:
+      >>> loss = LinearSparseCategoricalCrossentropy(ignore_class=-1)
+      >>> loss(jnp.array([[1.0, 0.0], [0.0, 2.0]]), jnp.array([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]]), jnp.array([2, -1]))
+      Array(0.4076059, dtype=float32)
+    """
+
+    ignore_class: int | None = None
+    label_smoothing: float = 0.0
+    z_loss: float = 0.0
+    block_size: int | None = None
+    kernel_layout: str = "dv"
+    reduction: Reduction | str = dataclasses.field(default=Reduction.AUTO, kw_only=True)
+    name: str | None = dataclasses.field(default="linear_sparse_categorical_crossentropy", kw_only=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reduction", Reduction.validate(self.reduction))
+        _validation.check_ignore_class(self.ignore_class)
+        _validation.check_label_smoothing(self.label_smoothing)
+        _check_options(self.block_size, self.kernel_layout, self.z_loss)
+
+    def __call__(
+        self,
+        features: jax.typing.ArrayLike,
+        kernel: jax.typing.ArrayLike,
+        labels: jax.typing.ArrayLike,
+        bias: jax.typing.ArrayLike | None = None,
+        sample_weight: jax.typing.ArrayLike | None = None,
+    ) -> jax.Array:
+        return _reduced_linear_loss(self, features, kernel, labels, bias, sample_weight)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _reduced_linear_loss(
+    loss: LinearSparseCategoricalCrossentropy, features, kernel, labels, bias, sample_weight
+) -> jax.Array:
+    labels = jnp.asarray(labels)
+    values = linear_sparse_softmax_cross_entropy_values(
+        features,
+        kernel,
+        labels,
+        bias,
+        loss.ignore_class,
+        loss.label_smoothing,
+        loss.z_loss,
+        loss.block_size,
+        loss.kernel_layout,
+        None,
+    )
+    mask = None if loss.ignore_class is None else labels != loss.ignore_class
+    return reduce_losses(values, sample_weight, loss.reduction, mask)
