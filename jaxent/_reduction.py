@@ -65,8 +65,8 @@ def _shape_error(sample_weight: jax.Array, shape: Sequence[int], what: str) -> V
     shape = tuple(shape)
     allowed = ["a scalar"]
     if shape:
-        allowed += [f"{shape[:1]}", f"{shape[:1] + (1,)}"]
-    allowed.append(f"{shape} (or any shape that broadcasts to it with the same rank)")
+        allowed += [f"{per_sample}" for per_sample in (shape[:1], shape[:1] + (1,)) if per_sample != shape]
+    allowed.append(f"{shape} (or any shape of that rank that broadcasts to it)")
     return ValueError(
         f"`sample_weight` of shape {tuple(sample_weight.shape)} cannot weight {what} of shape {shape}; "
         f"expected {', '.join(allowed)}"

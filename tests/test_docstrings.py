@@ -8,7 +8,8 @@ import importlib
 import jax.numpy as jnp
 import pytest
 
-MODULES = ["jaxent.nn", "jaxent.backend", "jaxent.losses", "jaxent.utils", "jaxent.optimizers", "jaxent.fused_ce"]
+MODULES = ["jaxent.nn", "jaxent.backend", "jaxent.losses", "jaxent.utils", "jaxent.optimizers", "jaxent.fused_ce",
+           "jaxent.metrics", "jaxent.metrics._base", "jaxent.metrics.accuracy", "jaxent.metrics.crossentropy", "jaxent.metrics.regression"]
 
 
 @pytest.mark.parametrize("name", MODULES)

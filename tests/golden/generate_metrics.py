@@ -1,0 +1,566 @@
+"""Generate ``tests/golden/metrics.npz``: Keras 2 golden vectors for jaxent's metrics.
+
+What it records
+---------------
+For every metric class jaxent mirrors (``Mean``, ``CategoricalCrossentropy``,
+``SparseCategoricalCrossentropy``, ``BinaryCrossentropy``, ``Accuracy``, ``BinaryAccuracy``,
+``MeanSquaredError``, ``MeanAbsoluteError``) and every option (``from_logits``,
+``label_smoothing``, ``axis``, ``ignore_class``, ``threshold``, ``dtype``), a stream of several
+``update_state`` calls on one Keras metric object with mixed sample weights (none, scalar,
+``[B]``, ``[B, 1]``, per-timestep ``[B, T]``/``[B, T, 1]``/``[1, T]``, all zeros, some zeros),
+recording ``result()``, ``total`` and ``count`` after every call. Inputs cover the edge cases of
+``KERAS2_SEMANTICS.md`` §13 (probabilities exactly 0/1 and unnormalised rows, predictions
+exactly at the threshold, NaN predictions for BinaryAccuracy, y_true that is not 0/1, float16,
+bfloat16, int and bool inputs, rank-1 ``y``, ``ignore_class`` batches that are partly and wholly
+ignored), plus every measured value of §13's tables (checked here against the numbers written
+there) and NaN/inf entries at weight 0 (API.md difference 9).
+
+How to run it (not run in CI; needs TensorFlow, which the jaxent test environment must not
+have)::
+
+    python3 -m venv /tmp/tfv
+    /tmp/tfv/bin/pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0
+    /tmp/tfv/bin/python tests/golden/generate_metrics.py       # from the repository root
+
+The output is deterministic: random inputs come from a fixed seed and the exact arrays fed to
+Keras (as ``tf.constant`` tensors) are stored with the case.
+
+Case conventions (file format: ``goldenio.py``)
+-----------------------------------------------
+``fn``      ``"metrics.<Class>"``.
+``kwargs``  the constructor options (``dtype`` as a dtype name).
+``inputs``  per update ``k`` (0, 1, ...): ``y_true_k`` and ``y_pred_k`` (``Mean``: ``values_k``)
+            and ``sample_weight_k`` when one was passed.
+``dtypes``  inputs stored as float32 that must be cast to ``bfloat16`` before the call.
+``outputs`` after update ``k``: ``result_k`` (``result()``), ``total_k`` and ``count_k`` (the
+            metric's two variables). ``<output>_documented``: where API.md difference 9 makes
+            jaxent differ (a NaN/inf entry at weight 0 poisons Keras's total for ever), what
+            jaxent must return instead: Keras on the same stream with the poisoned entries
+            replaced by a finite value (they have weight 0, so any finite value gives the same).
+``meta``    ``steps`` (number of updates), ``result_dtype``, ``deviation`` (``"9"``),
+            ``semantics`` (§13's printed value for the last result, where the case is one of
+            its measured examples), ``note``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import ml_dtypes  # noqa: E402  (installed with TensorFlow)
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from goldenio import save_cases  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+assert tf.__version__ == "2.21.0", tf.__version__
+assert keras.__version__ == "2.21.0", keras.__version__
+
+OUT = Path(__file__).resolve().parent / "metrics.npz"
+BF16 = np.dtype(ml_dtypes.bfloat16)
+F32 = np.float32
+
+# Shapes: batch, classes/features, timesteps. B differs from the others, so that a per-sample
+# weight can never broadcast against another axis by accident.
+B, C, T, D = 5, 4, 3, 2
+
+CASES: list[dict] = []
+rng = np.random.default_rng(20240604)
+
+
+def _tensor(a: np.ndarray) -> tf.Tensor:
+    return tf.constant(a, dtype=tf.bfloat16) if a.dtype == BF16 else tf.constant(a)
+
+
+def run_keras(cls_name: str, kwargs: dict, steps: list[dict]) -> dict[str, np.ndarray]:
+    """Feed ``steps`` to one Keras metric object; result/total/count after every update."""
+    metric = getattr(keras.metrics, cls_name)(**kwargs)
+    outputs = {}
+    for k, step in enumerate(steps):
+        args = [_tensor(step["values"])] if cls_name == "Mean" else [_tensor(step["y_true"]), _tensor(step["y_pred"])]
+        weight = step.get("sample_weight")
+        metric.update_state(*args, sample_weight=None if weight is None else _tensor(weight))
+        outputs[f"result_{k}"] = metric.result().numpy()
+        outputs[f"total_{k}"] = metric.total.numpy()
+        outputs[f"count_{k}"] = metric.count.numpy()
+    return outputs
+
+
+def add(name: str, cls_name: str, steps: list[dict], kwargs: dict | None = None, *, semantics=None, note=None):
+    """Run Keras on the stream ``steps`` and append the case ``metrics.<cls_name>/<name>``.
+
+    Entries of ``y_pred``/``values`` that are not finite and have weight 0 are difference 9:
+    the case also gets the ``*_documented`` outputs of the sanitised stream when they differ.
+    """
+    kwargs = dict(kwargs or {})
+    steps = [{key: np.asarray(value) for key, value in step.items() if value is not None} for step in steps]
+    outputs = run_keras(cls_name, kwargs, steps)
+    meta = {"steps": len(steps), "result_dtype": str(outputs["result_0"].dtype)}
+    if note:
+        meta["note"] = note
+    if semantics is not None:
+        got = float(outputs[f"result_{len(steps) - 1}"])
+        assert abs(got - semantics) <= 2e-6 * max(1.0, abs(semantics)), (name, got, semantics)
+        meta["semantics"] = semantics
+    clean = [_sanitised(step) for step in steps]
+    if any(not np.array_equal(a.get(key), b.get(key), equal_nan=True) for a, b in zip(steps, clean) for key in a):
+        documented = run_keras(cls_name, kwargs, clean)
+        if any(not np.array_equal(outputs[key], documented[key], equal_nan=True) for key in outputs):
+            meta["deviation"] = "9"
+            meta["note"] = (note + "; " if note else "") + "Keras: 0 * NaN poisons the total; jaxent drops weight-0 entries"
+            outputs.update({f"{key}_documented": value for key, value in documented.items()})
+    inputs, dtypes = {}, {}
+    for k, step in enumerate(steps):
+        for key, value in step.items():
+            inputs[f"{key}_{k}"] = value
+            if value.dtype == BF16:
+                dtypes[f"{key}_{k}"] = "bfloat16"
+    if "dtype" in kwargs:
+        kwargs["dtype"] = np.dtype(kwargs["dtype"]).name
+    CASES.append(
+        {
+            "name": f"metrics.{cls_name}/{name}",
+            "fn": f"metrics.{cls_name}",
+            "kwargs": kwargs,
+            "inputs": inputs,
+            "outputs": outputs,
+            "dtypes": dtypes,
+            "meta": meta,
+        }
+    )
+
+
+def _sanitised(step: dict) -> dict:
+    """``step`` with every non-finite prediction at weight 0 replaced by 0.5."""
+    key = "values" if "values" in step else "y_pred"
+    pred, weight = step[key], step.get("sample_weight")
+    if weight is None or not np.issubdtype(pred.dtype, np.floating) or np.all(np.isfinite(pred)):
+        return step
+    weight = np.asarray(weight, F32)
+    # Align the weight with the prediction's leading axes (enough for the poison cases below).
+    while weight.ndim < pred.ndim:
+        weight = weight[..., None]
+    zero = np.broadcast_to(weight == 0, pred.shape) if weight.shape[: pred.ndim] != () else np.zeros(pred.shape, bool)
+    replaced = np.where(zero & ~np.isfinite(pred), pred.dtype.type(0.5), pred)
+    return {**step, key: replaced}
+
+
+# ---------------------------------------------------------------------------------------------
+# Data.
+
+
+def probs(outer: tuple[int, ...], classes: int = C, edge: bool = True) -> np.ndarray:
+    """Probability rows (last axis); with ``edge``, one exact one-hot row and one unnormalised row."""
+    p = rng.dirichlet(np.ones(classes), outer).astype(F32)
+    if edge:
+        flat = p.reshape(-1, classes)
+        flat[0] = np.eye(classes, dtype=F32)[1]  # exact 0 and 1: the clip matters
+        flat[-1] = flat[-1] * F32(1.7)  # unnormalised
+    return p
+
+
+def logits(outer: tuple[int, ...], classes: int = C) -> np.ndarray:
+    x = (rng.standard_normal(outer + (classes,)) * 3).astype(F32)
+    x.reshape(-1, classes)[0, 0] = 40.0  # saturated
+    return x
+
+
+def onehot(outer: tuple[int, ...], classes: int = C) -> np.ndarray:
+    return np.eye(classes, dtype=F32)[rng.integers(0, classes, outer)]
+
+
+def labels(outer: tuple[int, ...], classes: int = C, ignore: int | None = None, share: float = 0.3) -> np.ndarray:
+    lab = rng.integers(0, classes, outer).astype(np.int64)
+    if ignore is not None:
+        lab = np.where(rng.uniform(size=outer) < share, ignore, lab)
+    return lab
+
+
+def weights(shape: tuple[int, ...], zeros: float = 0.3) -> np.ndarray:
+    w = rng.choice([0.5, 1.0, 2.0, 3.0], shape).astype(F32)
+    return np.where(rng.uniform(size=shape) < zeros, F32(0), w)
+
+
+def plan_batch(b: int = B) -> list:
+    """Sample weights for per-sample values of shape (B,): one per update."""
+    return [None, F32(2.5), weights((b,)), weights((b, 1)), np.zeros((b,), F32)]
+
+
+def plan_timesteps(b: int = B, t: int = T) -> list:
+    """Sample weights for per-timestep values of shape (B, T)."""
+    return [weights((b,)), weights((b, t)), weights((b, t, 1)), weights((1, t), zeros=0.0), np.zeros((b, t), F32)]
+
+
+def stream(make, plan: list) -> list[dict]:
+    """One update per weight of ``plan``; ``make()`` draws a fresh ``{y_true, y_pred}``."""
+    return [{**make(), "sample_weight": w} for w in plan]
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams per metric and option.
+
+
+def gen_mean():
+    add("vector", "Mean", [{"values": rng.standard_normal(B).astype(F32) * 3, "sample_weight": w} for w in plan_batch()])
+    add(
+        "matrix_per_sample_and_per_element_weights",
+        "Mean",
+        [
+            {"values": rng.standard_normal((B, D)).astype(F32), "sample_weight": w}
+            for w in [None, weights((B,)), weights((B, 1)), weights((B, D)), weights((1, D), zeros=0.0), F32(3.0)]
+        ],
+    )
+    add(
+        "rank3_mean_then_weight_fallback",
+        "Mean",
+        [
+            {"values": rng.standard_normal((B, T, D)).astype(F32), "sample_weight": w}
+            for w in [weights((B,)), None, weights((B, T)), weights((B, T, D)), weights((B,), zeros=0.0)]
+        ],
+        note="weights of rank 1 on (B, T, D) values: Keras averages the values over (T, D) first",
+    )
+    add(
+        "float16_small_integers",
+        "Mean",
+        [
+            {"values": rng.integers(-4, 5, (B,)).astype(np.float16), "sample_weight": w}
+            for w in [None, rng.integers(0, 3, (B,)).astype(F32), F32(2.0)]
+        ],
+        {"dtype": "float16"},
+        note="Keras keeps float16 variables; jaxent sums in float32 and rounds the result to float16",
+    )
+
+
+def gen_categorical():
+    batch = lambda: {"y_true": onehot((B,)), "y_pred": probs((B,))}  # noqa: E731
+    batch_logits = lambda: {"y_true": onehot((B,)), "y_pred": logits((B,))}  # noqa: E731
+    steps = lambda: {"y_true": onehot((B, T)), "y_pred": probs((B, T))}  # noqa: E731
+    steps_logits = lambda: {"y_true": onehot((B, T)), "y_pred": logits((B, T))}  # noqa: E731
+    for opts, make_b, make_t in [
+        ({}, batch, steps),
+        ({"from_logits": True}, batch_logits, steps_logits),
+        ({"label_smoothing": 0.1}, batch, steps),
+        ({"from_logits": True, "label_smoothing": 0.2}, batch_logits, steps_logits),
+    ]:
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items()) or "default"
+        add(f"{tag}/batch", "CategoricalCrossentropy", stream(make_b, plan_batch()), opts)
+        add(f"{tag}/timesteps", "CategoricalCrossentropy", stream(make_t, plan_timesteps()), opts)
+
+    def axis1():
+        y = onehot((B, T)).transpose(0, 2, 1)
+        return {"y_true": np.ascontiguousarray(y), "y_pred": np.ascontiguousarray(probs((B, T)).transpose(0, 2, 1))}
+
+    add("axis_1/timesteps", "CategoricalCrossentropy", stream(axis1, plan_timesteps()), {"axis": 1})
+    add(
+        "float16_inputs/batch",
+        "CategoricalCrossentropy",
+        stream(lambda: {"y_true": onehot((B,)).astype(np.float16), "y_pred": probs((B,)).astype(np.float16)}, plan_batch()[:4]),
+        note="the metric casts float16 inputs to float32 first",
+    )
+
+
+def gen_sparse():
+    for opts in [{}, {"from_logits": True}, {"ignore_class": -1}, {"ignore_class": -1, "from_logits": True}, {"ignore_class": 2}]:
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items()) or "default"
+        ignore = opts.get("ignore_class")
+        pred = logits if opts.get("from_logits") else probs
+
+        def make_b(pred=pred, ignore=ignore):
+            return {"y_true": labels((B,), ignore=ignore), "y_pred": pred((B,))}
+
+        def make_t(pred=pred, ignore=ignore):
+            return {"y_true": labels((B, T), ignore=ignore), "y_pred": pred((B, T))}
+
+        batch_steps = stream(make_b, plan_batch())
+        if ignore is not None:  # an update where everything is ignored adds nothing
+            batch_steps.insert(2, {"y_true": np.full((B,), ignore, np.int64), "y_pred": pred((B,)), "sample_weight": weights((B,))})
+        add(f"{tag}/batch", "SparseCategoricalCrossentropy", batch_steps, opts)
+        add(f"{tag}/timesteps", "SparseCategoricalCrossentropy", stream(make_t, plan_timesteps()), opts)
+    add(
+        "ignore_class_-1/only_ignored",
+        "SparseCategoricalCrossentropy",
+        [{"y_true": np.full((B,), -1, np.int64), "y_pred": probs((B,)), "sample_weight": w} for w in [None, weights((B,))]],
+        {"ignore_class": -1},
+        note="a metric that only saw ignored labels is 0, not NaN",
+    )
+    add(
+        "axis_1/timesteps",
+        "SparseCategoricalCrossentropy",
+        stream(lambda: {"y_true": labels((B, T)), "y_pred": np.ascontiguousarray(probs((B, T)).transpose(0, 2, 1))}, plan_timesteps()),
+        {"axis": 1},
+    )
+    add(
+        "labels_Bx1_float/batch",
+        "SparseCategoricalCrossentropy",
+        stream(lambda: {"y_true": labels((B, 1)).astype(F32), "y_pred": probs((B,))}, plan_batch()),
+        note="float labels of shape (B, 1), truncated to integers",
+    )
+
+
+def gen_binary_crossentropy():
+    def make(outer, from_logits):
+        y = rng.integers(0, 2, outer + (D,)).astype(F32)
+        if from_logits:
+            p = (rng.standard_normal(outer + (D,)) * 4).astype(F32)
+        else:
+            p = rng.uniform(size=outer + (D,)).astype(F32)
+            p.reshape(-1)[:3] = [0.0, 1.0, 0.5]  # clipped ends and the midpoint
+        return {"y_true": y, "y_pred": p}
+
+    for opts in [{}, {"from_logits": True}, {"label_smoothing": 0.2}, {"from_logits": True, "label_smoothing": 0.1}]:
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items()) or "default"
+        fl = opts.get("from_logits", False)
+        add(f"{tag}/batch", "BinaryCrossentropy", stream(lambda fl=fl: make((B,), fl), plan_batch()), opts)
+        add(f"{tag}/timesteps", "BinaryCrossentropy", stream(lambda fl=fl: make((B, T), fl), plan_timesteps()), opts)
+    add(
+        "rank1_counts_once_per_update",
+        "BinaryCrossentropy",
+        [
+            {"y_true": rng.integers(0, 2, (B,)).astype(F32), "y_pred": rng.uniform(size=(B,)).astype(F32), "sample_weight": w}
+            for w in [None, F32(2.0), None]
+        ],
+    )
+    add(
+        "bfloat16_inputs/batch",
+        "BinaryCrossentropy",
+        stream(lambda: {k: v.astype(BF16) for k, v in make((B,), False).items()}, plan_batch()[:4]),
+        note="the metric casts bfloat16 inputs to float32 first",
+    )
+
+
+def gen_regression():
+    def make(outer, dtype=F32):
+        if dtype == np.int32:
+            return {"y_true": rng.integers(-3, 4, outer + (D,)).astype(dtype), "y_pred": rng.integers(-3, 4, outer + (D,)).astype(dtype)}
+        return {"y_true": rng.standard_normal(outer + (D,)).astype(F32), "y_pred": rng.standard_normal(outer + (D,)).astype(F32)}
+
+    for cls_name in ("MeanSquaredError", "MeanAbsoluteError"):
+        add("batch", cls_name, stream(lambda: make((B,)), plan_batch()))
+        add("timesteps", cls_name, stream(lambda: make((B, T)), plan_timesteps()))
+        add("int_inputs/batch", cls_name, stream(lambda: make((B,), np.int32), plan_batch()[:4]), note="computed in float32")
+        add(
+            "rank1_then_column",
+            cls_name,
+            [
+                {"y_true": rng.standard_normal(B).astype(F32), "y_pred": rng.standard_normal(B).astype(F32)},
+                {"y_true": rng.standard_normal((B, 1)).astype(F32), "y_pred": rng.standard_normal(B).astype(F32), "sample_weight": F32(0.5)},
+                {"y_true": rng.standard_normal(B).astype(F32), "y_pred": rng.standard_normal((B, 1)).astype(F32), "sample_weight": F32(3.0)},
+            ],
+            note="rank-1 y is one value per update; (B, 1) against (B,) is squeezed",
+        )
+    add("dtype_float16/batch", "MeanSquaredError", stream(lambda: make((B,)), plan_batch()[:3]), {"dtype": "float16"})
+
+
+def gen_accuracy():
+    def make(outer, dtype=F32):
+        y = rng.integers(0, 3, outer + (D,))
+        p = np.where(rng.uniform(size=y.shape) < 0.6, y, rng.integers(0, 3, y.shape)).astype(F32)
+        if dtype == F32:
+            p.reshape(-1)[:2] = [y.reshape(-1)[0] + 1e-7, y.reshape(-1)[1] - 0.1]  # near misses
+        return {"y_true": y.astype(dtype), "y_pred": p.astype(dtype)}
+
+    add("batch", "Accuracy", stream(lambda: make((B,)), plan_batch()))
+    add("timesteps", "Accuracy", stream(lambda: make((B, T)), plan_timesteps()))
+    add("int_inputs/batch", "Accuracy", stream(lambda: make((B,), np.int32), plan_batch()[:4]))
+    add(
+        "float32_cast_of_large_ints",
+        "Accuracy",
+        [{"y_true": np.array([16777217, 5], np.int32), "y_pred": np.array([16777216, 5], np.int32)}],
+    )
+
+    def make_binary(outer, threshold, y_dtype=F32):
+        y = rng.integers(0, 2, outer + (D,)).astype(y_dtype)
+        p = rng.uniform(-0.5, 1.5, outer + (D,)).astype(F32) if threshold == 0.0 else rng.uniform(size=outer + (D,)).astype(F32)
+        flat = p.reshape(-1)
+        flat[:4] = [threshold, np.nextafter(F32(threshold), F32(2)), np.nextafter(F32(threshold), F32(-2)), np.nan]
+        if y_dtype == F32:
+            y.reshape(-1)[4] = 0.7  # y_true is not thresholded: never matches
+        return {"y_true": y, "y_pred": p}
+
+    for opts in [{}, {"threshold": 0.7}, {"threshold": 0.0}]:
+        threshold = opts.get("threshold", 0.5)
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items()) or "default"
+        add(f"{tag}/batch", "BinaryAccuracy", stream(lambda t=threshold: make_binary((B,), t), plan_batch()), opts)
+        add(f"{tag}/timesteps", "BinaryAccuracy", stream(lambda t=threshold: make_binary((B, T), t), plan_timesteps()), opts)
+    add("bool_y_true/batch", "BinaryAccuracy", stream(lambda: make_binary((B,), 0.5, bool), plan_batch()[:4]))
+    add(
+        "rank1_elementwise",
+        "BinaryAccuracy",
+        [{"y_true": rng.integers(0, 2, B).astype(F32), "y_pred": rng.uniform(size=B).astype(F32), "sample_weight": w} for w in [None, weights((B,))]],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# KERAS2_SEMANTICS.md §13: every measured value (the generator checks Keras still prints it).
+
+CCE_TRUE = np.array([[0, 1, 0], [0, 0, 1]], F32)
+CCE_PRED = np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]], F32)
+SCCE_PRED = np.array([[0.5, 0.3, 0.2], [1, 0, 0], [0.2, 0.5, 0.3], [0.1, 0.1, 0.8]], F32)
+SCCE_LABELS = np.array([0, -1, 1, -1], np.int64)
+BCE_TRUE = np.array([[0, 1], [0, 0]], F32)
+BCE_PRED = np.array([[0.6, 0.4], [0.4, 0.6]], F32)
+MSE_PRED = np.array([[1, 1], [0, 0]], F32)
+
+
+def gen_semantics_tables():
+    a = lambda *x, dtype=F32: np.array(x, dtype)  # noqa: E731
+    ar = np.arange(12, dtype=F32).reshape(2, 3, 2)
+    mean_rows = [
+        ("plain", a(1, 3, 5, 7), None, 4.0),
+        ("sw_B", a(1, 3, 5, 7), a(1, 1, 0, 0), 2.0),
+        ("matrix_sw_B", a([1, 2], [3, 4]), a(1, 3), 3.0),
+        ("matrix_sw_Bx1", a([1, 2], [3, 4]), a([1], [3]), 3.0),
+        ("matrix_sw_scalar", a([1, 2], [3, 4]), F32(2.0), 2.5),
+        ("matrix_sw_1xD_columns", a([1, 2], [3, 4]), a([1, 3]), 2.75),
+        ("rank3_sw_B_fallback", ar, a(1, 3), 7.0),
+        ("rank3_sw_1xT", ar, a([1, 3, 0]), 5.0),
+        ("sw_zeros", a(1, 2), a(0, 0), 0.0),
+        ("sw_cancelling", a(1, 2), a(-1, 1), 0.0),
+        ("empty", np.zeros((0,), F32), None, 0.0),
+    ]
+    for name, values, weight, expected in mean_rows:
+        add(f"semantics/{name}", "Mean", [{"values": values, "sample_weight": weight}], semantics=expected)
+    add("semantics/nan_at_weight_0", "Mean", [{"values": a(1, np.nan), "sample_weight": a(1, 0)}])
+    add(
+        "semantics/three_updates_1e8_1",
+        "Mean",
+        [{"values": a(1e8, 1)}, {"values": a(1e8, 1)}, {"values": a(1e8, 1)}],
+        note="float32 state: Keras's total loses the 1s (jaxent keeps them: within rounding of the result)",
+    )
+
+    def one(cls_name, name, y_true, y_pred, weight=None, opts=None, expected=None):
+        add(f"semantics/{name}", cls_name, [{"y_true": y_true, "y_pred": y_pred, "sample_weight": weight}], opts, semantics=expected)
+
+    one("CategoricalCrossentropy", "doc", CCE_TRUE, CCE_PRED, expected=1.176939)
+    one("CategoricalCrossentropy", "doc_sw", CCE_TRUE, CCE_PRED, a(0.3, 0.7), expected=1.627198)
+    one("CategoricalCrossentropy", "doc_ls_0.1", CCE_TRUE, CCE_PRED, opts={"label_smoothing": 0.1}, expected=1.459136)
+    one("CategoricalCrossentropy", "doc_float16", CCE_TRUE.astype(np.float16), CCE_PRED.astype(np.float16), expected=1.176928)
+    one("SparseCategoricalCrossentropy", "doc", a(1, 2), CCE_PRED, expected=1.176939)
+    one("SparseCategoricalCrossentropy", "ignore", SCCE_LABELS, SCCE_PRED, opts={"ignore_class": -1}, expected=0.6931472)
+    add(
+        "semantics/ignore_sw_then_all_ignored",
+        "SparseCategoricalCrossentropy",
+        [
+            {"y_true": SCCE_LABELS, "y_pred": SCCE_PRED, "sample_weight": a(1, 2, 3, 4)},
+            {"y_true": np.array([-1, -1], np.int64), "y_pred": SCCE_PRED[:2]},
+        ],
+        {"ignore_class": -1},
+        semantics=0.6931472,
+    )
+    one("SparseCategoricalCrossentropy", "only_ignored", np.array([-1, -1], np.int64), SCCE_PRED[:2], opts={"ignore_class": -1}, expected=0.0)
+    x = np.array([[[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25]],
+                  [[0.05, 0.05, 0.8, 0.1], [0.3, 0.3, 0.2, 0.2], [0.6, 0.1, 0.2, 0.1]]], F32)
+    one("SparseCategoricalCrossentropy", "rank3_ignore_sw_B", np.array([[0, -1, 2], [-1, 0, 1]], np.int64), x,
+        a(1, 3), {"ignore_class": -1})
+    one("BinaryCrossentropy", "doc", BCE_TRUE, BCE_PRED, expected=0.8149242)
+    one("BinaryCrossentropy", "doc_sw", BCE_TRUE, BCE_PRED, a(1, 0), expected=0.9162905)
+    one("BinaryCrossentropy", "doc_ls_0.2", BCE_TRUE, BCE_PRED, opts={"label_smoothing": 0.2}, expected=0.7946510)
+    one("BinaryCrossentropy", "rank1", a(0, 1, 1), a(0.6, 0.4, 0.9), expected=0.6459805)
+    one("MeanSquaredError", "doc", BCE_TRUE, MSE_PRED, expected=0.25)
+    one("MeanSquaredError", "doc_sw", BCE_TRUE, MSE_PRED, a(1, 0), expected=0.5)
+    one("MeanAbsoluteError", "doc", BCE_TRUE, MSE_PRED, expected=0.25)
+    one("MeanAbsoluteError", "doc_sw", BCE_TRUE, MSE_PRED, a(1, 0), expected=0.5)
+    one("MeanAbsoluteError", "int", np.array([[1, 2]], np.int32), np.array([[2, 4]], np.int32), expected=1.5)
+    for name, shape in [("columns", (-1, 1)), ("rank1", (-1,))]:
+        add(
+            f"semantics/two_updates_{name}",
+            "MeanSquaredError",
+            [
+                {"y_true": a(0, 1).reshape(shape), "y_pred": a(1, 1).reshape(shape)},
+                {"y_true": a(0, 0, 0, 2).reshape(shape), "y_pred": np.zeros(4, F32).reshape(shape)},
+            ],
+            semantics=5 / 6 if name == "columns" else 0.75,
+        )
+    one("Accuracy", "doc", a([1], [2], [3], [4]), a([0], [2], [3], [4]), expected=0.75)
+    one("Accuracy", "doc_sw", a([1], [2], [3], [4]), a([0], [2], [3], [4]), a(1, 1, 0, 0), expected=0.5)
+    one("Accuracy", "elements_sw_B", a([1, 2], [3, 4]), a([1, 0], [3, 4]), a(1, 0), expected=0.5)
+    one("Accuracy", "near_misses", a(1, 1, np.nan), a(0.9, 1.0000001, np.nan), expected=0.0)
+    one("BinaryAccuracy", "strict", a(1, 0, 1, 0), a(0.5, 0.5, 0.50000006, 0.4999999), expected=0.75)
+    one("BinaryAccuracy", "y_true_not_thresholded", a(0.7, 1, 2), F32(0.9), expected=1 / 3)
+    one("BinaryAccuracy", "logits_threshold_0", a(1, 0, 1), a(0, -1, 1e-30), opts={"threshold": 0.0}, expected=2 / 3)
+    one("BinaryAccuracy", "doc", a([1], [1], [0], [0]), a([0.98], [1], [0], [0.6]), expected=0.75)
+    one("BinaryAccuracy", "doc_sw", a([1], [1], [0], [0]), a([0.98], [1], [0], [0.6]), a(1, 0, 0, 1), expected=0.5)
+    one("BinaryAccuracy", "elements_sw_B", a([1, 0], [1, 1]), a([0.7, 0.2], [0.2, 0.9]), a(1, 3), expected=0.625)
+
+
+# ---------------------------------------------------------------------------------------------
+# API.md difference 9: NaN/inf at weight 0.
+
+
+def gen_poison():
+    nan, inf = np.nan, np.inf
+    w = np.array([1.0, 0.0, 2.0], F32)
+    clean = lambda make: make(False)  # noqa: E731
+
+    def three(cls_name, name, make, opts=None):
+        steps = [{**clean(make), "sample_weight": w}, {**make(True), "sample_weight": w}, {**clean(make), "sample_weight": None}]
+        add(f"poison/{name}", cls_name, steps, opts)
+
+    def cce(poison):
+        p = np.array([[0.2, 0.8], [0.5, 0.5], [0.6, 0.4]], F32)
+        if poison:
+            p[1] = [nan, inf]
+        return {"y_true": np.array([[0, 1], [1, 0], [1, 0]], F32), "y_pred": p}
+
+    def bce_logits(poison):
+        return {"y_true": np.array([[1.0], [0.0], [1.0]], F32), "y_pred": np.array([[0.8], [inf if poison else 0.1], [0.3]], F32)}
+
+    def regression(poison):
+        return {"y_true": np.array([[1.0], [0.0], [1.0]], F32), "y_pred": np.array([[0.8], [-inf if poison else 0.1], [0.3]], F32)}
+
+    def scce(poison):
+        p = np.array([[0.2, 0.8], [0.5, 0.5], [0.6, 0.4]], F32)
+        if poison:
+            p[1] = nan
+        return {"y_true": np.array([1, 0, 0], np.int64), "y_pred": p}
+
+    three("CategoricalCrossentropy", "nan_inf_row_at_weight_0", cce)
+    three("BinaryCrossentropy", "inf_logit_at_weight_0", bce_logits, {"from_logits": True})
+    three("BinaryCrossentropy", "nan_prob_at_weight_0", lambda p: {**bce_logits(False), "y_pred": np.array([[0.8], [nan if p else 0.1], [0.3]], F32)})
+    three("MeanSquaredError", "inf_at_weight_0", regression)
+    three("MeanAbsoluteError", "inf_at_weight_0", regression)
+    three("SparseCategoricalCrossentropy", "nan_row_at_weight_0", scce)
+    add(
+        "poison/mean_nan_at_weight_0",
+        "Mean",
+        [{"values": np.array([1.0, nan, 3.0], F32), "sample_weight": w}, {"values": np.array([2.0], F32)}],
+    )
+    # Not a deviation: Keras zeroes the loss at ignore_class positions before weighting.
+    p = SCCE_PRED.copy()
+    p[1] = nan
+    p[3] = [inf, -inf, nan]
+    add("poison/nan_at_ignore_class", "SparseCategoricalCrossentropy",
+        [{"y_true": SCCE_LABELS, "y_pred": p, "sample_weight": np.array([1, 2, 3, 4], F32)}], {"ignore_class": -1})
+
+
+def main():
+    gen_mean()
+    gen_categorical()
+    gen_sparse()
+    gen_binary_crossentropy()
+    gen_regression()
+    gen_accuracy()
+    gen_semantics_tables()
+    gen_poison()
+    save_cases(OUT, CASES)
+    counts: dict[str, int] = {}
+    for case in CASES:
+        counts[case["fn"]] = counts.get(case["fn"], 0) + 1
+    for fn, n in counts.items():
+        print(f"{n:4d}  {fn}")
+    deviations = [case["name"] for case in CASES if case["meta"].get("deviation")]
+    print(f"{len(deviations)} deviation cases: {deviations}")
+    print(f"{len(CASES)} cases, {sum(case['meta']['steps'] for case in CASES)} updates -> {OUT.name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""Golden-vector parity with Keras 2 (tf-keras 2.21) for the metric classes, update by update.
+
+The vectors in ``golden/metrics.npz`` were recorded from TensorFlow by
+``golden/generate_metrics.py`` (its docstring gives the case conventions): each case is a
+stream of ``update_state`` calls on one Keras metric with mixed sample weights, with Keras's
+``result()``, ``total`` and ``count`` after every call. Each case is replayed through jaxent
+(``init`` once, every ``update`` and ``result`` inside one ``jax.jit``) and compared after
+every update:
+
+* float32 results: ``rtol = atol = 2e-6`` (Keras sums in float32, jaxent in compensated
+  two-float; short streams agree to float32 rounding);
+* float16 results (``dtype="float16"``): within 1 float16 ulp (Keras keeps float16 totals,
+  jaxent sums in float32 and rounds the result).
+
+Where API.md's "Deliberate differences" make jaxent differ, the file keeps Keras's value and
+:data:`DELIBERATE_DIFFERENCES` says what jaxent does instead and why. A last group of tests runs
+deliberately wrong metrics through the same comparison and checks the golden cases reject them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxent import metrics
+from tests.golden.goldenio import load_cases
+
+GOLDEN = Path(__file__).parent / "golden" / "metrics.npz"
+CASES = load_cases(GOLDEN)
+BY_NAME = {case["name"]: case for case in CASES}
+RTOL32 = ATOL32 = 2e-6
+
+_POISON = (
+    "API.md 9: entries of weight 0 contribute nothing even when NaN/inf (Keras multiplies them by 0 "
+    "and its total stays NaN for ever); jaxent matches Keras on the stream with those entries made finite"
+)
+DELIBERATE_DIFFERENCES: dict[str, str] = {
+    "metrics.Mean/semantics/nan_at_weight_0": _POISON,
+    "metrics.Mean/poison/mean_nan_at_weight_0": _POISON,
+    "metrics.CategoricalCrossentropy/poison/nan_inf_row_at_weight_0": _POISON,
+    "metrics.SparseCategoricalCrossentropy/poison/nan_row_at_weight_0": _POISON,
+    "metrics.BinaryCrossentropy/poison/inf_logit_at_weight_0": _POISON,
+    "metrics.BinaryCrossentropy/poison/nan_prob_at_weight_0": _POISON,
+    "metrics.MeanSquaredError/poison/inf_at_weight_0": _POISON,
+    "metrics.MeanAbsoluteError/poison/inf_at_weight_0": _POISON,
+}
+
+
+def build(case: dict, cls: type | None = None) -> metrics.Metric:
+    """The jaxent metric of ``case`` (``cls`` overrides the class, for the mutation tests)."""
+    if cls is None:
+        cls = getattr(metrics, case["fn"].split(".", 1)[1])
+    return cls(**case["kwargs"])
+
+
+def step_inputs(case: dict) -> list[dict[str, np.ndarray]]:
+    """Per update: the call's arguments by name, bfloat16 restored."""
+    steps = []
+    for k in range(case["meta"]["steps"]):
+        step = {}
+        for key in ("values", "y_true", "y_pred", "sample_weight"):
+            name = f"{key}_{k}"
+            if name in case["inputs"]:
+                value = case["inputs"][name]
+                if case["dtypes"].get(name) == "bfloat16":
+                    value = jnp.asarray(value, jnp.bfloat16)
+                step[key] = value
+        steps.append(step)
+    return steps
+
+
+def replay(metric: metrics.Metric, case: dict) -> dict[str, np.ndarray]:
+    """Run the case's stream through jaxent: result/total/count after every update."""
+
+    @jax.jit
+    def run(steps):
+        state, outputs = metric.init(), {}
+        for k, step in enumerate(steps):
+            weight = step.get("sample_weight")
+            if isinstance(metric, metrics.Mean):
+                state = metric.update(state, step["values"], weight)
+            else:
+                state = metric.update(state, step["y_true"], step["y_pred"], weight)
+            outputs[f"result_{k}"] = metric.result(state)
+            outputs[f"total_{k}"] = state.total
+            outputs[f"count_{k}"] = state.count
+        return outputs
+
+    return {key: np.asarray(value) for key, value in run(step_inputs(case)).items()}
+
+
+def expected_outputs(case: dict) -> dict[str, np.ndarray]:
+    """What jaxent must return: Keras's outputs, or the documented ones for a deviation."""
+    outputs = case["outputs"]
+    return {key: outputs.get(f"{key}_documented", value) for key, value in outputs.items() if "_documented" not in key}
+
+
+def mismatches(case: dict, got: dict[str, np.ndarray]) -> list[str]:
+    """Every output of ``got`` that differs from the case's expectation beyond tolerance."""
+    problems = []
+    for key, want in expected_outputs(case).items():
+        value = got[key]
+        if want.dtype == np.float16:
+            rtol, atol = float(np.finfo(np.float16).eps), 1e-3
+        else:
+            rtol, atol = RTOL32, ATOL32
+        if key.startswith("result_") and value.dtype != want.dtype:
+            problems.append(f"{key}: dtype {value.dtype} != Keras {want.dtype}")
+        if not np.allclose(value.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True):
+            problems.append(f"{key}: jaxent {value!r} != expected {want!r}")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_metric_stream_matches_keras_after_every_update(name):
+    case = BY_NAME[name]
+    got = replay(build(case), case)
+    problems = mismatches(case, got)
+    assert not problems, "\n".join(problems)
+    if name in DELIBERATE_DIFFERENCES:
+        # The file really records Keras going NaN where jaxent stays finite.
+        last = case["meta"]["steps"] - 1
+        assert np.isnan(case["outputs"][f"result_{last}"]), name
+        assert np.isfinite(got[f"result_{last}"]), name
+
+
+def test_deliberate_differences_are_exactly_the_flagged_cases():
+    flagged = {case["name"] for case in CASES if case["meta"].get("deviation")}
+    assert flagged == set(DELIBERATE_DIFFERENCES)
+
+
+def test_golden_file_covers_every_metric_and_option():
+    seen: dict[str, set[str]] = {}
+    for case in CASES:
+        seen.setdefault(case["fn"], set()).update(case["kwargs"])
+    assert seen == {
+        "metrics.Mean": {"dtype"},
+        "metrics.CategoricalCrossentropy": {"from_logits", "label_smoothing", "axis"},
+        "metrics.SparseCategoricalCrossentropy": {"from_logits", "ignore_class", "axis"},
+        "metrics.BinaryCrossentropy": {"from_logits", "label_smoothing"},
+        "metrics.Accuracy": set(),
+        "metrics.BinaryAccuracy": {"threshold"},
+        "metrics.MeanSquaredError": {"dtype"},
+        "metrics.MeanAbsoluteError": set(),
+    }
+    weight_ranks = {np.ndim(v) for case in CASES for k, v in case["inputs"].items() if k.startswith("sample_weight")}
+    assert weight_ranks == {0, 1, 2, 3}
+    assert sum(case["meta"]["steps"] for case in CASES) >= 300
+
+
+# Wrong implementations the golden cases must reject.
+
+
+@dataclasses.dataclass(frozen=True)
+class _GreaterOrEqualBinaryAccuracy(metrics.BinaryAccuracy):
+    def call(self, y_true, y_pred):
+        return (y_true == (y_pred >= self.threshold)).astype(y_true.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ThresholdingBothBinaryAccuracy(metrics.BinaryAccuracy):
+    def call(self, y_true, y_pred):
+        return ((y_true > self.threshold) == (y_pred > self.threshold)).astype(y_true.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CountingIgnoredSparse(metrics.SparseCategoricalCrossentropy):
+    def values_and_mask(self, y_true, y_pred):
+        return super().values_and_mask(y_true, y_pred)[0], None
+
+
+@dataclasses.dataclass(frozen=True)
+class _RoundingAccuracy(metrics.Accuracy):
+    def call(self, y_true, y_pred):
+        return (y_true == jnp.round(y_pred)).astype(y_true.dtype)
+
+
+@pytest.mark.parametrize(
+    "cls, name",
+    [
+        (_GreaterOrEqualBinaryAccuracy, "metrics.BinaryAccuracy/default/batch"),
+        (_ThresholdingBothBinaryAccuracy, "metrics.BinaryAccuracy/semantics/y_true_not_thresholded"),
+        (_CountingIgnoredSparse, "metrics.SparseCategoricalCrossentropy/semantics/ignore"),
+        (_RoundingAccuracy, "metrics.Accuracy/semantics/near_misses"),
+    ],
+)
+def test_golden_cases_reject_a_wrong_implementation(cls, name):
+    case = BY_NAME[name]
+    assert mismatches(case, replay(build(case, cls), case)), f"{name} does not tell {cls.__name__} apart"
+
+
+def test_golden_cases_reject_the_loss_class_reduction():
+    case = BY_NAME["metrics.MeanSquaredError/semantics/doc_sw"]
+    loss = jaxent_losses_mse_auto(case)
+    assert not np.isclose(loss, case["outputs"]["result_0"], rtol=1e-3)
+
+
+def jaxent_losses_mse_auto(case: dict) -> float:
+    """The Loss class's value on the case's only update: weighted sum / number of samples."""
+    from jaxent.losses import MeanSquaredError
+
+    (step,) = step_inputs(case)
+    return float(MeanSquaredError()(step["y_true"], step["y_pred"], step["sample_weight"]))
