@@ -55,26 +55,15 @@ back. The stored ``value`` / ``grad_*`` are therefore Keras run in float32 on th
 
 from __future__ import annotations
 
-import os
 import sys
-import warnings
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import ml_dtypes  # noqa: E402  (installed with TensorFlow)
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from goldenio import save_cases  # noqa: E402
-
-warnings.filterwarnings("ignore")
-
-assert tf.__version__ == "2.21.0", tf.__version__
-assert keras.__version__ == "2.21.0", keras.__version__
+from tfkeras import keras, tf  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "losses.npz"
 
