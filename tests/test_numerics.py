@@ -107,3 +107,9 @@ def test_nan_at_zero_weight_does_not_poison_the_loss_or_the_other_gradients():
     value, grad = jax.value_and_grad(lambda p: losses.MeanSquaredError()(jnp.zeros((2, 1)), p, jnp.array([1.0, 0.0])))(y_pred)
     assert value == 0.125  # Keras: nan (0 * nan)
     assert grad[0, 0] == 0.5  # the NaN input's own derivative stays NaN: it is not ours to hide
+
+
+def test_one_class_categorical_crossentropy_warns_like_keras():
+    with pytest.warns(SyntaxWarning, match=r"num_classes > 1; received y_pred.shape=\(1, 1\)"):
+        value = losses.categorical_crossentropy(jnp.array([[1.0]]), jnp.array([[0.7]]))
+    np.testing.assert_allclose(value, [1.1920929e-07])
