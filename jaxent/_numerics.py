@@ -77,9 +77,16 @@ def _clip_by_value_jvp(lo, hi, primals, tangents):
     return clip_by_value(x, lo, hi), jnp.where(inside, dx, jnp.zeros_like(dx))
 
 
+@jax.custom_jvp
 def safe_abs(x: jax.Array) -> jax.Array:
     """``|x|`` whose derivative at 0 is 0, as TensorFlow's (``jnp.abs`` gives 1 there)."""
-    return jnp.sign(x) * x
+    return jnp.abs(x)
+
+
+@safe_abs.defjvp
+def _safe_abs_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return jnp.abs(x), jnp.sign(x) * dx
 
 
 def one_minus(x: jax.Array) -> jax.Array:
