@@ -89,11 +89,12 @@ def _safe_abs_jvp(primals, tangents):
     return jnp.abs(x), jnp.sign(x) * dx
 
 
-def one_minus(x: jax.Array) -> jax.Array:
-    """``1 - x``, kept apart from the constants around it.
+def opaque_constant(value: float, dtype: jnp.dtype) -> jax.Array:
+    """A scalar ``value`` in ``dtype`` that XLA's simplifier cannot fold into its neighbours.
 
-    XLA's simplifier rewrites ``1 - p + eps`` as ``(1 + eps) - p``, which rounds differently in
-    float32 (Keras's ``-log(1 - p + eps)`` at ``p = 1 - eps`` is 15.33324; the rewrite gives
-    15.24924). The barrier blocks only that rewrite: the expression still fuses into one loop.
+    XLA rewrites ``1 - p + eps`` as ``(1 + eps) - p``, which rounds differently in float32
+    (Keras's ``-log(1 - p + eps)`` at ``p = 1 - eps`` is 15.33324; the rewrite gives 15.24924).
+    Hiding the scalar behind a barrier blocks the rewrite at no cost: the elementwise
+    expression still fuses into one loop (a barrier on the array would materialise it).
     """
-    return jax.lax.optimization_barrier(1 - x)
+    return jax.lax.optimization_barrier(jnp.asarray(value, dtype))

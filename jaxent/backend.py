@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxent import _validation, nn
-from jaxent._numerics import EPSILON, as_compute, clip_by_value, epsilon_bounds, one_minus, promote, result_dtype
+from jaxent._numerics import EPSILON, as_compute, clip_by_value, epsilon_bounds, opaque_constant, promote, result_dtype
 
 __all__ = ["epsilon", "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"]
 
@@ -131,8 +131,8 @@ def binary_cross_entropy(target: jax.Array, output: jax.Array, from_logits: bool
         return nn.sigmoid_cross_entropy(target, output)
     _validation.check_broadcastable("target", target.shape, "output", output.shape)
     probabilities = clip_by_value(output, *epsilon_bounds(output.dtype))
-    eps = jnp.asarray(EPSILON, output.dtype)
-    return -(target * jnp.log(probabilities + eps) + (1 - target) * jnp.log(one_minus(probabilities) + eps))
+    eps = opaque_constant(EPSILON, output.dtype)
+    return -(target * jnp.log(probabilities + eps) + (1 - target) * jnp.log(1 - probabilities + eps))
 
 
 @functools.partial(jax.jit, static_argnames=("from_logits",))
