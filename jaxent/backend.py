@@ -77,7 +77,7 @@ def sparse_categorical_cross_entropy(
     axis = _validation.check_axis(axis, output.ndim, wrap=True)
     output = jnp.moveaxis(output, axis, -1)
     if not from_logits:
-        output = jnp.log(clip_by_value(output, *epsilon_bounds(output.dtype)))
+        output = clip_by_value(output, *epsilon_bounds(output.dtype))
     outer = output.shape[:-1]
     if target.shape != outer:
         if target.ndim == output.ndim - 1 or target.size != math.prod(outer):
@@ -91,7 +91,8 @@ def sparse_categorical_cross_entropy(
         else:
             target = target.reshape(-1)
             output = output.reshape(-1, output.shape[-1])
-    return nn.sparse_softmax_cross_entropy(target, output, ignore_class)
+    # Keras takes the log-softmax of log(clip(p)); the same value, one log per row.
+    return nn.sparse_softmax_cross_entropy(target, output, ignore_class, probabilities=not from_logits)
 
 
 @functools.partial(jax.jit, static_argnames=("from_logits", "axis", "ignore_class"))

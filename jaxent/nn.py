@@ -111,13 +111,17 @@ def softmax_cross_entropy_with_logits(
 
 
 def sparse_softmax_cross_entropy(
-    labels: jax.Array, logits: jax.Array, ignore_class: int | None = None
+    labels: jax.Array, logits: jax.Array, ignore_class: int | None = None, *, probabilities: bool = False
 ) -> tuple[jax.Array, jax.Array]:
     """Sparse softmax cross entropy (classes on the last axis) in the compute dtype of ``logits``.
 
     Returns ``(loss, valid)``: ``valid`` is False where the label equals ``ignore_class``; the loss
     is 0 there, with a zero gradient. A label outside ``[0, C)`` that is not ``ignore_class``
     gives NaN for its entry and an error under ``checkify``.
+
+    With ``probabilities=True``, ``logits`` holds positive scores ``p`` standing for the logits
+    ``log(p)``: ``logsumexp(log p) - log p[label]`` is computed as ``log(sum(p)) - log(p[label])``,
+    one ``log`` per row instead of a ``log`` and an ``exp`` per element.
     """
     logits = as_compute(logits)
     labels = jnp.asarray(labels)
@@ -128,7 +132,10 @@ def sparse_softmax_cross_entropy(
     valid = jnp.ones(labels.shape, bool) if ignore_class is None else labels != ignore_class
     safe_labels = jnp.where(in_range, labels, 0)
     label_logits = jnp.take_along_axis(logits, safe_labels[..., None], axis=-1)[..., 0]
-    loss = jax.nn.logsumexp(logits, axis=-1) - label_logits
+    if probabilities:
+        loss = jnp.log(jnp.sum(logits, axis=-1)) - jnp.log(label_logits)
+    else:
+        loss = jax.nn.logsumexp(logits, axis=-1) - label_logits
     loss = jnp.where(in_range, loss, jnp.nan)
     return jnp.where(valid, loss, 0), valid
 
