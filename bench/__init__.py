@@ -1,0 +1,197 @@
+"""jaxent's benchmark suite: ``python -m bench --help``.
+
+Times jaxent's losses, metrics, RMSprop and fused cross entropy against optax, hand-written
+``jnp`` and Keras 3 (JAX backend) on whatever backend JAX picks, with a memory-bandwidth
+roofline measured in the same run. The modules: :mod:`bench.ops` (what is timed),
+:mod:`bench.roofline` (bandwidth, bytes, HLO statistics), :mod:`bench.report` (table, JSON,
+plot) and :mod:`bench.__main__` (the command line and the run loop). This module holds the
+timer, the progress line and the environment record they share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["Timing", "measure", "Progress", "environment", "cpu_model"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """Seconds per call: the median of ``samples`` and the interquartile range, on two clocks.
+
+    ``median``/``q1``/``q3`` are wall-clock seconds; ``cpu_*`` are this process's CPU seconds
+    (``time.process_time``, all threads). On the CPU backend the CPU time hardly moves when
+    other processes load the machine, where the wall time can double; it counts every core the
+    computation keeps busy (idle-spinning thread pools included), so compare it only with CPU
+    times. On an accelerator it measures the host, not the device: use wall time there.
+    """
+
+    median: float
+    q1: float
+    q3: float
+    samples: int
+    inner: int
+    total: float
+    cpu_median: float = float("nan")
+    cpu_q1: float = float("nan")
+    cpu_q3: float = float("nan")
+
+    @property
+    def spread(self) -> float:
+        """IQR / median of the wall time, the relative noise of the figure."""
+        return (self.q3 - self.q1) / self.median if self.median > 0 else float("inf")
+
+    @property
+    def cpu_spread(self) -> float:
+        return (self.cpu_q3 - self.cpu_q1) / self.cpu_median if self.cpu_median > 0 else float("inf")
+
+    def on(self, clock: str) -> tuple[float, float, float, float]:
+        """``(median, q1, q3, spread)`` on ``clock`` (``"wall"`` or ``"cpu"``)."""
+        if clock == "cpu":
+            return self.cpu_median, self.cpu_q1, self.cpu_q3, self.cpu_spread
+        return self.median, self.q1, self.q3, self.spread
+
+
+def measure(
+    call: Callable[[], Any],
+    *,
+    budget: float = 1.0,
+    target_spread: float = 0.05,
+    min_samples: int = 5,
+    max_samples: int = 200,
+    min_sample_time: float = 2e-3,
+    clock: str = "wall",
+) -> Timing:
+    """Time ``call`` (already compiled) until the spread is small or ``budget`` seconds pass.
+
+    Each sample runs ``call`` ``inner`` times back to back and blocks on the last result
+    (``jax.block_until_ready``), with ``inner`` chosen so that a sample lasts at least
+    ``min_sample_time``: sub-millisecond calls then measure throughput rather than timer
+    resolution. Sampling stops once at least ``min_samples`` samples have an IQR/median at or
+    below ``target_spread`` on ``clock``, or when ``budget`` is spent (never before
+    ``min_samples``; only 3 when a single call is longer than a third of the budget).
+    """
+    jax.block_until_ready(call())  # warm-up: first-call allocations, caches
+    start = time.perf_counter()
+    jax.block_until_ready(call())
+    single = max(time.perf_counter() - start, 1e-9)
+    inner = int(min(10_000, max(1, np.ceil(min_sample_time / single))))
+    if single > budget / 3:
+        min_samples = min(min_samples, 3)
+    samples: list[float] = []
+    cpu: list[float] = []
+    began = time.perf_counter()
+    while True:
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = None
+        for _ in range(inner):
+            out = call()
+        jax.block_until_ready(out)
+        samples.append((time.perf_counter() - t0) / inner)
+        cpu.append((time.process_time() - c0) / inner)
+        n = len(samples)
+        if n >= max_samples:
+            break
+        if n >= min_samples:
+            q1, med, q3 = np.percentile(cpu if clock == "cpu" else samples, [25, 50, 75])
+            if (q3 - q1) <= target_spread * med or time.perf_counter() - began > budget:
+                break
+    q1, med, q3 = np.percentile(samples, [25, 50, 75])
+    c1, cmed, c3 = np.percentile(cpu, [25, 50, 75])
+    return Timing(float(med), float(q1), float(q3), len(samples), inner, time.perf_counter() - began,
+                  float(cmed), float(c1), float(c3))
+
+
+class Progress:
+    """A one-line progress display on stderr: ``\\r``-updated on a terminal, else a line every few seconds."""
+
+    def __init__(self, total: int, *, enabled: bool = True, stream=None, every: float = 5.0) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.every, self.last = every, 0.0
+        self.start = time.perf_counter()
+
+    def update(self, label: str, step: int = 0) -> None:
+        self.done += step
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        elapsed = now - self.start
+        eta = ""
+        if 0 < self.done < self.total:
+            eta = f" eta {elapsed / self.done * (self.total - self.done):4.0f}s"
+        line = f"[{self.done:4d}/{self.total}] {elapsed:5.0f}s{eta}  {label}"
+        if self.tty:
+            self.stream.write("\r" + line[:120].ljust(120))
+            self.stream.flush()
+        elif now - self.last >= self.every or self.done == self.total:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self.last = now
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), or what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(module: str) -> str | None:
+    try:
+        return __import__(module).__version__
+    except Exception:
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Everything needed to interpret the numbers: versions, device, host, load, date."""
+    import jaxlib
+    import optax
+
+    import jaxent
+
+    device = jax.devices()[0]
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "optax": optax.__version__,
+        "jaxent": jaxent.__version__,
+        "keras": _version("keras") if "keras" in sys.modules else None,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "backend": jax.default_backend(),
+        "device_kind": device.device_kind,
+        "device_count": jax.device_count(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": load,
+        "platform": platform.platform(),
+    }
