@@ -145,7 +145,7 @@ def sparse_categorical_crossentropy(
 
     Example:
       >>> sparse_categorical_crossentropy(jnp.array([1, 2]), jnp.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))
-      Array([0.05129344, 2.3025851 ], dtype=float32)
+      Array([0.05129343, 2.3025851 ], dtype=float32)
     """
     y_pred = jnp.asarray(y_pred)
     values, _ = backend.sparse_categorical_cross_entropy(y_true, y_pred, from_logits, axis, ignore_class)
