@@ -274,7 +274,20 @@ def _reduced_loss(loss: Loss, y_true, y_pred, sample_weight) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class CategoricalCrossentropy(Loss):
+class _SmoothedCrossentropy(Loss):
+    """The options shared by the categorical and binary cross entropy classes."""
+
+    from_logits: bool = False
+    label_smoothing: float = 0.0
+    axis: int = -1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _validation.check_label_smoothing(self.label_smoothing)
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoricalCrossentropy(_SmoothedCrossentropy):
     """:func:`categorical_crossentropy` as a Loss class (``tf.keras.losses.CategoricalCrossentropy``).
 
     Example:
@@ -282,14 +295,7 @@ class CategoricalCrossentropy(Loss):
       Array(1.1769392, dtype=float32)
     """
 
-    from_logits: bool = False
-    label_smoothing: float = 0.0
-    axis: int = -1
     name: str | None = dataclasses.field(default="categorical_crossentropy", kw_only=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _validation.check_label_smoothing(self.label_smoothing)
 
     def call(self, y_true, y_pred):
         return categorical_crossentropy_values(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
@@ -325,7 +331,7 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 @dataclasses.dataclass(frozen=True)
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """:func:`binary_crossentropy` as a Loss class (``tf.keras.losses.BinaryCrossentropy``).
 
     Example:
@@ -333,14 +339,7 @@ class BinaryCrossentropy(Loss):
       Array(0.865458, dtype=float32)
     """
 
-    from_logits: bool = False
-    label_smoothing: float = 0.0
-    axis: int = -1
     name: str | None = dataclasses.field(default="binary_crossentropy", kw_only=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _validation.check_label_smoothing(self.label_smoothing)
 
     def call(self, y_true, y_pred):
         return binary_crossentropy_values(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
