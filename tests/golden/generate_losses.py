@@ -175,7 +175,18 @@ def run_keras(fn, inputs, kwargs, diff, second=()):
         out[f"grad2_{k}"] = (tf.zeros_like(tensors[k]) if g2 is None else g2).numpy()
     return out
 
+
 DIFF8 = "API.md 8: gradient is sum(labels)*softmax - labels (TF kernel: softmax - labels)"
+
+
+def float32_run(fn):
+    """The documented jaxent output for integer inputs (API.md difference 7): Keras in float32."""
+
+    def documented(inputs, kwargs, outputs):
+        f = {k: (v.astype(np.float32) if k in ("y_true", "y_pred") else v) for k, v in inputs.items()}
+        return {"value": run_keras(fn, f, kwargs, ())["value"]}
+
+    return documented
 
 
 def true_softmax_gradient(inputs, kwargs, outputs):
@@ -685,14 +696,6 @@ def gen_loss_functions():
     add("random_64x10_logits_ls0.1", fn, {"y_true": arr(t), "y_pred": arr(rng.normal(0, 4, (64, 10)))},
         {"from_logits": True, "label_smoothing": 0.1})
 
-    def float32_run(fn_):
-        # API.md difference 7: integer y_pred is computed in float32.
-        def documented(inputs, kwargs, outputs):
-            f = {k: (v.astype(np.float32) if k in ("y_true", "y_pred") else v) for k, v in inputs.items()}
-            return {"value": run_keras(fn_, f, kwargs, ())["value"]}
-
-        return documented
-
     diff7 = "API.md 7: integer y_pred is computed in float32 (Keras truncates to integers)"
     for fn, other in (("losses.mean_squared_error", "mse"), ("losses.mean_absolute_error", "mae")):
         add("basic", fn, {"y_true": arr([[0, 1], [0, 0]]), "y_pred": arr([[1, 1], [1, 0]])})
@@ -814,13 +817,6 @@ def gen_loss_classes():
     for red in ("auto", "sum"):
         add(f"float16_70000_elements_{red}", fn, {"y_true": big, "y_pred": big_p}, {"reduction": red},
             note="Keras in f16: element count 70000 -> inf, SOBS 0; SUM 17504")
-
-    def float32_run(fn_):
-        def documented(inputs, kwargs, outputs):
-            f = {k: (v.astype(np.float32) if k in ("y_true", "y_pred") else v) for k, v in inputs.items()}
-            return {"value": run_keras(fn_, f, kwargs, ())["value"]}
-
-        return documented
 
     diff7 = "API.md 7: integer y_pred is computed in float32 (Keras truncates to integers)"
     for cls in ("MeanSquaredError", "MeanAbsoluteError"):
