@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-__all__ = ["to_categorical"]
+__all__ = ["to_categorical", "class_weight_to_sample_weight"]
 
 
 @functools.partial(jax.jit, static_argnames=("num_classes", "dtype"))
@@ -73,3 +73,7 @@ def to_categorical(y: jax.typing.ArrayLike, num_classes: int | None = None, dtyp
                 f"(valid: [{-num_classes}, {num_classes}))"
             )
     return _one_hot(y, num_classes, jnp.dtype(dtype))
+
+
+# `fit(class_weight=...)` lives in its own module (jaxent/_class_weight.py); re-exported here.
+from jaxent._class_weight import class_weight_to_sample_weight  # noqa: E402

@@ -79,12 +79,41 @@ class LearningRateSchedule(abc.ABC):
 
 
 # --- float32 arithmetic in Keras's order ----------------------------------------------------
+#
+# Keras evaluates each schedule op by op, every op rounded to float32. Under jit, XLA rewrites
+# ``x / constant`` and ``x / broadcast(y)`` (vmap makes those) into ``x * (1/y)``, folds
+# constants together, and the CPU backend contracts ``a·b + c`` into a fused multiply-add.
+# Each moves a value by an ulp, and where a floor or ceil follows (staircase, cycle, SGDR's
+# restart index) by a whole step. The helpers below keep the operands out of those rewrites
+# at no run-time cost; divisions are then exact, and the remaining contractions (which LLVM
+# still finds in a few products) cost at most 1 ulp of the schedule's largest value.
 
 _PI = np.float32(math.pi)
 
 
-def _f32(x: Any) -> jax.Array:
-    return jnp.asarray(x, jnp.float32)
+def _c(x: Any) -> jax.Array:
+    """A float32 constant that XLA does not fold into the ops around it."""
+    return jax.lax.optimization_barrier(jnp.asarray(x, jnp.float32))
+
+
+def _div(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a / b`` as a true float32 division (never a multiplication by a reciprocal).
+
+    The divisor goes through a select that depends on ``a`` (NaN only where ``a`` is NaN, where
+    the quotient is NaN anyway) and a barrier, so it has ``a``'s shape and batch dimensions and
+    is neither a constant nor a broadcast, even under ``vmap``.
+    """
+    return a / jax.lax.optimization_barrier(jnp.where(a == a, b, jnp.nan))
+
+
+def _mul(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a · b`` meant to be rounded on its own before an add (Keras's two roundings).
+
+    The identity select (NaN stays NaN) separates the product from the add that follows, which
+    stops most fused multiply-add contractions.
+    """
+    product = a * b
+    return jnp.where(product == product, product, jnp.nan)
 
 
 def _step(step: jax.typing.ArrayLike) -> jax.Array:
@@ -94,7 +123,7 @@ def _step(step: jax.typing.ArrayLike) -> jax.Array:
 
 def _half_cosine(fraction: jax.Array) -> jax.Array:
     """``0.5·(1 + cos(π·fraction))`` in float32."""
-    return 0.5 * (1.0 + jnp.cos(_PI * fraction))
+    return _c(0.5) * (_c(1.0) + jnp.cos(_c(_PI) * fraction))
 
 
 # --- argument checks -------------------------------------------------------------------------
@@ -175,10 +204,10 @@ class ExponentialDecay(_Schedule):
         _name(cls, self.name)
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
-        p = _step(step) / _f32(self.decay_steps)
+        p = _div(_step(step), _c(self.decay_steps))
         if self.staircase:
             p = jnp.floor(p)
-        return _f32(self.initial_learning_rate) * jnp.power(_f32(self.decay_rate), p)
+        return _c(self.initial_learning_rate) * jnp.power(_c(self.decay_rate), p)
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -281,15 +310,15 @@ class PolynomialDecay(_Schedule):
         _name(cls, self.name)
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
-        s, decay_steps = _step(step), _f32(self.decay_steps)
+        s, decay_steps = _step(step), _c(self.decay_steps)
         if self.cycle:
-            multiplier = jnp.where(s == 0, 1.0, jnp.ceil(s / decay_steps))
+            multiplier = jnp.where(s == 0, _c(1.0), jnp.ceil(_div(s, decay_steps)))
             decay_steps = decay_steps * multiplier
         else:
             s = jnp.minimum(s, decay_steps)
-        p = s / decay_steps
-        lr0, end = _f32(self.initial_learning_rate), _f32(self.end_learning_rate)
-        return (lr0 - end) * jnp.power(1 - p, _f32(self.power)) + end
+        p = _div(s, decay_steps)
+        lr0, end = _c(self.initial_learning_rate), _c(self.end_learning_rate)
+        return _mul(lr0 - end, jnp.power(_c(1.0) - p, _c(self.power))) + end
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,10 +351,10 @@ class InverseTimeDecay(_Schedule):
         _name(cls, self.name)
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
-        p = _step(step) / _f32(self.decay_steps)
+        p = _div(_step(step), _c(self.decay_steps))
         if self.staircase:
             p = jnp.floor(p)
-        return _f32(self.initial_learning_rate) / (1 + _f32(self.decay_rate) * p)
+        return _div(_c(self.initial_learning_rate), _c(1.0) + _mul(_c(self.decay_rate), p))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -346,11 +375,11 @@ class CosineDecay(_Schedule):
 
       >>> from jaxent.optimizers.schedules import CosineDecay
       >>> s = CosineDecay(0.1, decay_steps=100)
-      >>> print(s(0), s(50), s(100), s(200))
-      0.1 0.05 0.0 0.0
+      >>> print(s(0), s(50), s(100), s(200))  # float32 cos(π/2) is not 0: Keras's digits too
+      0.1 0.049999997 0.0 0.0
       >>> w = CosineDecay(0.0, decay_steps=100, warmup_target=0.1, warmup_steps=10)
       >>> print(w(5), w(10), w(60))
-      0.05 0.1 0.05
+      0.05 0.1 0.049999997
     """
 
     initial_learning_rate: float
@@ -375,17 +404,17 @@ class CosineDecay(_Schedule):
 
     def _decay(self, s: jax.Array, decay_steps: jax.Array, decay_from: jax.Array) -> jax.Array:
         # Keras forms (1 - alpha) from the Python float before rounding it to float32
-        decayed = _f32(1 - self.alpha) * _half_cosine(s / decay_steps) + _f32(self.alpha)
+        decayed = _mul(_c(1 - self.alpha), _half_cosine(_div(s, decay_steps))) + _c(self.alpha)
         return decay_from * decayed
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
-        s, decay_steps = _step(step), _f32(self.decay_steps)
-        lr0 = _f32(self.initial_learning_rate)
+        s, decay_steps = _step(step), _c(self.decay_steps)
+        lr0 = _c(self.initial_learning_rate)
         if self.warmup_target is None:
             return self._decay(jnp.minimum(s, decay_steps), decay_steps, lr0)
-        target, warmup_steps = _f32(self.warmup_target), _f32(self.warmup_steps)
+        target, warmup_steps = _c(self.warmup_target), _c(self.warmup_steps)
         s = jnp.minimum(s, decay_steps + warmup_steps)
-        warming = (target - lr0) * (s / warmup_steps) + lr0
+        warming = _mul(target - lr0, _div(s, warmup_steps)) + lr0
         return jnp.where(s < warmup_steps, warming,
                          self._decay(s - warmup_steps, decay_steps, target))
 
@@ -408,8 +437,8 @@ class CosineDecayRestarts(_Schedule):
 
       >>> from jaxent.optimizers.schedules import CosineDecayRestarts
       >>> s = CosineDecayRestarts(0.1, first_decay_steps=10)
-      >>> print(s(0), s(5), s(10), s(20), s(30))
-      0.1 0.05 0.1 0.05 0.1
+      >>> print(s(0), s(5), s(10), s(20), s(30))  # restarts at 10 and 30 (periods 10, 20)
+      0.1 0.049999997 0.1 0.049999997 0.1
     """
 
     initial_learning_rate: float
@@ -429,17 +458,17 @@ class CosineDecayRestarts(_Schedule):
         _name(cls, self.name)
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
-        fraction = _step(step) / _f32(self.first_decay_steps)
-        t_mul, m_mul, alpha = _f32(self.t_mul), _f32(self.m_mul), _f32(self.alpha)
+        fraction = _div(_step(step), _c(self.first_decay_steps))
+        t_mul, m_mul, alpha, one = _c(self.t_mul), _c(self.m_mul), _c(self.alpha), _c(1.0)
         if np.float32(self.t_mul) == 1:  # Keras's tf.cond(t_mul == 1), decided in float32
             restart = jnp.floor(fraction)
             fraction = fraction - restart
         else:
-            restart = jnp.floor(jnp.log(1.0 - fraction * (1.0 - t_mul)) / jnp.log(t_mul))
-            elapsed = (1.0 - t_mul**restart) / (1.0 - t_mul)
-            fraction = (fraction - elapsed) / t_mul**restart
-        cosine = 0.5 * m_mul**restart * (1.0 + jnp.cos(_PI * fraction))
-        return _f32(self.initial_learning_rate) * ((1 - alpha) * cosine + alpha)
+            restart = jnp.floor(_div(jnp.log(one - _mul(fraction, one - t_mul)), jnp.log(t_mul)))
+            elapsed = _div(one - jnp.power(t_mul, restart), one - t_mul)
+            fraction = _div(fraction - elapsed, jnp.power(t_mul, restart))
+        cosine = _c(0.5) * jnp.power(m_mul, restart) * (one + jnp.cos(_c(_PI) * fraction))
+        return _c(self.initial_learning_rate) * (_mul(one - alpha, cosine) + alpha)
 
 
 # --- serialization ---------------------------------------------------------------------------
