@@ -21,6 +21,7 @@ rounding (a float learning rate is held in float32, ``lr·g`` is formed before t
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -323,6 +324,12 @@ def _make_property(key: str) -> property:
 for _key in _KERAS_DEFAULTS:
     setattr(RMSprop, _key, _make_property(_key))
 del _key
+
+# inspect.signature (and so optax.inject_hyperparams) sees Keras's named arguments only: the
+# catch-all **kwargs exists to give Keras's errors for its removed arguments.
+RMSprop.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [param for name, param in inspect.signature(RMSprop.__new__).parameters.items()
+     if name not in ("cls", "kwargs")])
 
 # A pytree node without children: transformations hold functions, not arrays, and rebuilding
 # one through __new__ (as JAX does for a NamedTuple) would misread init/update as arguments.
