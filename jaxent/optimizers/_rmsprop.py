@@ -176,8 +176,6 @@ def rmsprop(
                    clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
 
 
-
-
 # --- Keras's class: the same transformation, with Keras's constructor and config -----------
 
 _KERAS_DEFAULTS: dict[str, Any] = {
@@ -488,9 +486,6 @@ def _transformation(
         return new_updates, new_state
 
     return init_fn, update_fn
-
-
-
 
 
 def _learning_rate_at(learning_rate: Scalar | optax.Schedule, count: jax.Array) -> jax.Array:
