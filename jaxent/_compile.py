@@ -31,7 +31,11 @@ import numpy as np
 from jaxent import _validation
 
 _ARRAY_TYPES = (jax.Array, np.ndarray)
-_ArrayImpl = type(jax.numpy.zeros(()))
+_PASS_THROUGH: set[type] = {np.ndarray}
+"""Concrete array types seen so far: a set lookup is faster than ``isinstance(x, jax.Array)``.
+
+Filled on first use rather than by making an array at import, which would start the backend
+before the user's ``jax.distributed.initialize`` or ``jax_num_cpu_devices``."""
 _CONVERTED = (list, tuple, int, float, complex, np.generic)
 
 
@@ -44,7 +48,11 @@ def to_array(x: Any) -> Any:
     their dtype; arrays (JAX, NumPy, tracers), None and pytrees such as metric states pass
     through untouched.
     """
-    if type(x) is _ArrayImpl or x is None or isinstance(x, _ARRAY_TYPES):
+    if type(x) in _PASS_THROUGH or x is None:
+        return x
+    if isinstance(x, _ARRAY_TYPES):
+        if not isinstance(x, jax.core.Tracer):
+            _PASS_THROUGH.add(type(x))
         return x
     if isinstance(x, np.generic):  # a NumPy scalar keeps its dtype, as a NumPy array does
         return jax.numpy.asarray(x)
