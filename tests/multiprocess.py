@@ -52,6 +52,7 @@ ENV_CACHE = "JAXENT_MP_CACHE"
 
 INIT_TIMEOUT_S = 60  # jax.distributed.initialize waits this long for the other processes
 LOG_TAIL_CHARS = 4000
+TRACEBACK_HEAD_CHARS = 2000  # where the last traceback starts, when the tail misses it
 POLL_S = 0.05
 STACK_SIGNAL = signal.SIGUSR1  # on it a worker's faulthandler writes every thread's stack
 STACK_WAIT_S = 0.5
@@ -117,11 +118,18 @@ def _stop(processes: Sequence[subprocess.Popen]) -> None:
 
 
 def _log_tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
+    """The end of a log, preceded by the start of its last traceback when that is cut off."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
         return "(no log)"
-    return text if len(text) <= chars else "..." + text[-chars:]
+    if len(text) <= chars:
+        return text
+    tail = text[-chars:]
+    start = text.rfind("Traceback (most recent call last)")
+    if 0 <= start < len(text) - chars:
+        return f"{text[start : start + TRACEBACK_HEAD_CHARS]}\n[...]\n{tail}"
+    return f"[...]{tail}"
 
 
 def _report(headline: str, logs: Sequence[Path], codes: Sequence[int | None]) -> str:

@@ -76,6 +76,7 @@ class Launch:
                 )
             except WorkersFailed as error:
                 self.failure = str(error)
+            if self.failure is not None:  # outside the except block: no chained duplicate
                 pytest.fail(self.failure, pytrace=False)
         return self.results
 
