@@ -40,12 +40,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxent import _validation
+from jaxent import _serialization, _validation
 from jaxent._compile import Configurable, compiled_call, compiled_method
 from jaxent._reduction import Reduction, reduce_losses
 
@@ -513,6 +515,15 @@ class LinearSparseCategoricalCrossentropy(Configurable):
         options = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         for name, value in _validation.check_options(options).items():
             object.__setattr__(self, name, value)
+
+    def get_config(self) -> dict[str, Any]:
+        """Every option, Keras-style (``reduction`` as its string): ``from_config`` rebuilds the loss."""
+        return _serialization.fields_config(self)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LinearSparseCategoricalCrossentropy:
+        """The loss a :meth:`get_config` dict describes."""
+        return cls(**config)
 
     def __call__(
         self,
