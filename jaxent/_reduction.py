@@ -1,5 +1,8 @@
 """The one weighting and reduction path shared by every loss class and every metric.
 
+Before weighting, :func:`squeeze_last` aligns ``y_true`` and ``y_pred`` as Keras does for every
+Loss class and metric call.
+
 Keras aligns ``sample_weight`` with the values it weights in two steps: first its rank is
 adjusted (a trailing axis of size 1 is squeezed when the weight has one axis more, an axis
 of size 1 is appended when it has one axis fewer), then it is broadcast. jaxent accepts only
@@ -40,6 +43,19 @@ class Reduction(str, enum.Enum):
         except ValueError:
             keys = tuple(member.value for member in cls)
             raise ValueError(f"Invalid Reduction Key: {reduction!r}. Expected keys are {keys}") from None
+
+
+def squeeze_last(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Drop a trailing axis of size 1 from whichever of the two has one axis more (Keras rule).
+
+    Applied to every input (Keras skips it for NumPy inputs; API.md difference 5).
+    """
+    rank_difference = y_pred.ndim - y_true.ndim
+    if rank_difference == 1 and y_pred.shape[-1] == 1:
+        y_pred = y_pred[..., 0]
+    elif rank_difference == -1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    return y_true, y_pred
 
 
 def _adjust_weight_rank(weight: jax.Array, ndim: int) -> jax.Array:

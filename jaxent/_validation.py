@@ -1,23 +1,189 @@
-"""Trace-time argument checks shared by the public functions; every message names the argument."""
+"""Argument checks shared by every public entry point; each message names the argument and the value.
+
+Two kinds of problems exist. Options (``from_logits``, ``label_smoothing``, ``axis``, ...) are
+Python values known at trace time: :func:`check_option` is the one validator that losses,
+metrics and the fused loss all use for them. Label values are only known at run time and
+cannot raise inside ``jit``: an out-of-range label gives NaN, and the error that names it is
+opt-in (:func:`check_labels`), because a ``checkify`` check leaves an effect in the caller's
+jaxpr, and an effect turns off JAX's C++ dispatch fast path for the whole jitted step.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+import math
+import numbers
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
+from jaxent._reduction import Reduction
 
-def check_axis(axis: object, ndim: int, *, arg: str = "axis", wrap: bool = False) -> int:
+# --------------------------------------------------------------------------------------------
+# Options.
+
+
+def _type_error(name: str, value: object, expected: str) -> TypeError:
+    return TypeError(f"`{name}` must be {expected}. Received: {name}={value!r} of type {type(value).__name__}")
+
+
+def _concrete(name: str, value: object) -> object:
+    """``value`` itself, a NumPy/JAX 0-d array as a Python scalar; a traced value is an error."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"`{name}` is a static option and must be a Python value, not a traced array. Received: {value!r}")
+    if isinstance(value, (np.ndarray, np.generic, jax.Array)) and np.ndim(value) == 0:
+        return np.asarray(value).item()
+    return value
+
+
+def _flag(name: str, value: object) -> bool:
+    value = _concrete(name, value)
+    if not isinstance(value, bool):
+        raise _type_error(name, value, "a bool (True or False)")
+    return value
+
+
+def _integer(name: str, value: object) -> int:
+    value = _concrete(name, value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _type_error(name, value, "an int")
+    return int(value)
+
+
+def _axis(name: str, value: object) -> int:
+    """An axis: an int, with Keras's ``ValueError`` (and message) for anything else, bools included."""
+    value = _concrete(name, value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"`{name}` must be of type `int`. Received: {name}={value!r} of type {type(value)}")
+    return int(value)
+
+
+def _optional_integer(name: str, value: object) -> int | None:
+    return None if value is None else _integer(name, value)
+
+
+def _positive_integer(name: str, value: object) -> int:
+    value = _integer(name, value)
+    if value <= 0:
+        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value}")
+    return value
+
+
+def _class_count(name: str, value: object) -> int | None:
+    """``num_classes`` of ``to_categorical``: a non-negative int (0, like None, means "infer")."""
+    if value is None:
+        return None
+    value = _integer(name, value)
+    if value < 0:
+        raise ValueError(f"`{name}` must be a non-negative int or None. Received: {name}={value}")
+    return value
+
+
+def _optional_positive_integer(name: str, value: object) -> int | None:
+    return None if value is None else _positive_integer(name, value)
+
+
+def _real(name: str, value: object) -> float:
+    value = _concrete(name, value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _type_error(name, value, "a real number (a Python float)")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"`{name}` must not be NaN. Received: {name}=nan")
+    return value
+
+
+def _unit_interval(name: str, value: object) -> float:
+    value = _real(name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1]. Received: {name}={value}")
+    return value
+
+
+def _non_negative(name: str, value: object) -> float:
+    value = _real(name, value)
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"`{name}` must be a finite float >= 0. Received: {name}={value}")
+    return value
+
+
+def _optional_string(name: str, value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _type_error(name, value, "a str or None")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str, object], str]:
+    def check(name: str, value: object) -> str:
+        if value not in allowed:
+            raise ValueError(f"`{name}` must be one of {allowed}. Received: {name}={value!r}")
+        return value
+
+    return check
+
+
+def _float_dtype(name: str, value: object) -> jnp.dtype:
+    """A floating dtype (None: float32), canonicalised (float64 is float32 unless x64 is on)."""
+    if value is None:
+        return jnp.dtype(jnp.float32)
+    try:
+        resolved = jnp.dtype(value)
+    except TypeError:
+        resolved = None
+    if resolved is None or not jnp.issubdtype(resolved, jnp.floating):
+        raise TypeError(f"`{name}` must be None or a floating-point dtype. Received: {name}={value!r}")
+    return jax.dtypes.canonicalize_dtype(resolved)
+
+
+_OPTIONS: dict[str, Callable[[str, object], Any]] = {
+    "from_logits": _flag,
+    "label_smoothing": _unit_interval,
+    "axis": _axis,
+    "ignore_class": _optional_integer,
+    "threshold": _real,
+    "z_loss": _non_negative,
+    "block_size": _optional_positive_integer,
+    "kernel_layout": _choice("dv", "vd"),
+    "k": _positive_integer,
+    "num_classes": _class_count,
+    "name": _optional_string,
+    "reduction": lambda name, value: Reduction.validate(value),
+    "dtype": _float_dtype,
+}
+"""The validator of every option jaxent's losses, metrics and fused loss take, by name."""
+
+
+def check_option(name: str, value: object) -> Any:
+    """``value`` checked and normalised as the option ``name`` (``TypeError``/``ValueError`` naming both).
+
+    bools must be bools, ints ints (not bools), ``label_smoothing`` a float in ``[0, 1]``,
+    ``z_loss`` a float ``>= 0``, ``threshold`` a real number, ``dtype`` a floating dtype; NumPy or
+    JAX 0-d arrays are accepted for numbers and returned as Python scalars.
+    """
+    return _OPTIONS[name](name, value)
+
+
+def check_options(options: Mapping[str, object]) -> dict[str, Any]:
+    """Every option of ``options`` that :func:`check_option` knows, checked; the others as given."""
+    return {name: check_option(name, value) if name in _OPTIONS else value for name, value in options.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes and axes (trace time).
+
+
+def check_axis(axis: int, ndim: int, *, arg: str = "axis", wrap: bool = False) -> int:
     """``axis`` as a non-negative int for an array of rank ``ndim``.
 
     ``wrap=True`` takes the axis modulo the rank, as Keras's sparse categorical crossentropy
     does; otherwise it must lie in ``[-ndim, ndim)``.
     """
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise ValueError(f"`{arg}` must be of type `int`. Received: {arg}={axis!r} of type {type(axis)}")
+    axis = _axis(arg, axis)
     if ndim == 0:
         raise ValueError(f"`{arg}`={axis} needs an input of rank >= 1, received a scalar")
     if wrap:
@@ -25,27 +191,6 @@ def check_axis(axis: object, ndim: int, *, arg: str = "axis", wrap: bool = False
     if not -ndim <= axis < ndim:
         raise ValueError(f"`{arg}`={axis} is out of range for an input of rank {ndim} (valid: [{-ndim}, {ndim}))")
     return axis % ndim
-
-
-def check_label_smoothing(label_smoothing: object) -> float:
-    """``label_smoothing`` as a float in ``[0, 1]``."""
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)):
-        raise TypeError(
-            f"`label_smoothing` must be a Python float in [0, 1]. Received: {label_smoothing!r} "
-            f"of type {type(label_smoothing)}"
-        )
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"`label_smoothing` must be in [0, 1]. Received: label_smoothing={label_smoothing}")
-    return float(label_smoothing)
-
-
-def check_ignore_class(ignore_class: object) -> int | None:
-    """``ignore_class`` as an int or None."""
-    if ignore_class is None:
-        return None
-    if isinstance(ignore_class, bool) or not isinstance(ignore_class, int):
-        raise TypeError(f"`ignore_class` must be an int or None. Received: {ignore_class!r} of type {type(ignore_class)}")
-    return ignore_class
 
 
 def check_same_shape(a_name: str, a_shape: Sequence[int], b_name: str, b_shape: Sequence[int]) -> None:
@@ -68,17 +213,64 @@ def check_broadcastable(a_name: str, a_shape: Sequence[int], b_name: str, b_shap
         ) from None
 
 
-def check_label_values(labels: jax.Array, num_classes: int, kept: jax.Array, ignore_class: int | None) -> None:
-    """Under ``checkify``, fail naming the largest label outside ``[0, num_classes)``.
+# --------------------------------------------------------------------------------------------
+# Label values (run time, opt-in).
 
-    ``kept`` marks the labels that are in range or equal ``ignore_class``. Values cannot raise
-    inside ``jit``; outside ``checkify`` this is a no-op and the caller's entry becomes NaN.
+_CHECK_LABELS: contextvars.ContextVar[bool] = contextvars.ContextVar("jaxent_check_labels", default=False)
+
+
+@contextlib.contextmanager
+def check_labels(enabled: bool = True) -> Iterator[None]:
+    """Within this block, jaxent code traced checks its sparse labels under ``checkify``.
+
+    By default a sparse label outside ``[0, num_classes)`` (and not ``ignore_class``) gives
+    NaN for its entry and nothing else: no public function leaves an effect in the caller's
+    jaxpr, so a jitted training step keeps JAX's fast dispatch path. Inside this context, the
+    jaxent functions that are *traced* add a :func:`jax.experimental.checkify.debug_check` naming
+    the largest bad label and the valid range; run the step under
+    :func:`jax.experimental.checkify.checkify` to get the error::
+
+        with jaxent.check_labels():
+            err, loss = jax.jit(checkify.checkify(step))(params, labels)
+        err.throw()  # ValueError: sparse label 7 is outside the valid range [0, 5)
+
+    The setting is read when jaxent's code is traced, not when a compiled function runs: a
+    step compiled outside the block keeps its unchecked form, so trace (first call) the
+    checked step inside it. It covers the sparse cross entropies of ``nn``, ``backend``,
+    ``losses`` and ``metrics``, the fused loss and ``to_categorical``. Outside ``checkify``
+    the check is a no-op that still carries the effect (and its dispatch cost).
+    ``check_labels(False)`` turns it off again inside an enclosing block.
     """
-    if labels.size == 0:
+    token = _CHECK_LABELS.set(_flag("enabled", enabled))
+    try:
+        yield
+    finally:
+        _CHECK_LABELS.reset(token)
+
+
+def label_checks_enabled() -> bool:
+    """Whether code traced now adds the opt-in label checks (:func:`check_labels`)."""
+    return _CHECK_LABELS.get()
+
+
+def check_label_values(labels: jax.Array, kept: jax.Array, message: str) -> None:
+    """With :func:`check_labels` on, a ``checkify`` check that every label is ``kept``.
+
+    ``message`` has one ``{}`` for the largest label that is not kept. The largest is found by a
+    reduction, not an index, because indexing by a computed position does not shard.
+    """
+    if not label_checks_enabled() or labels.size == 0:
         return
-    # A reduction, not an index: indexing by a computed position does not shard.
     largest_bad = jnp.max(jnp.where(kept, jnp.iinfo(labels.dtype).min, labels))
+    checkify.debug_check(jnp.all(kept), message, largest_bad)
+
+
+def check_sparse_labels(labels: jax.Array, num_classes: int, ignore_class: int | None) -> None:
+    """The opt-in check that sparse ``labels`` lie in ``[0, num_classes)`` or equal ``ignore_class``."""
+    if not label_checks_enabled():
+        return
+    kept = (labels >= 0) & (labels < num_classes)
+    if ignore_class is not None:
+        kept = kept | (labels == ignore_class)
     ignored = "" if ignore_class is None else f" (and not ignore_class={ignore_class})"
-    checkify.debug_check(
-        jnp.all(kept), f"sparse label {{}} is outside the valid range [0, {num_classes}){ignored}", largest_bad
-    )
+    check_label_values(labels, kept, f"sparse label {{}} is outside the valid range [0, {num_classes}){ignored}")

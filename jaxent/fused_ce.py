@@ -46,6 +46,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxent import _validation
+from jaxent._compile import Configurable, compiled_call, compiled_method
 from jaxent._reduction import Reduction, reduce_losses
 
 __all__ = ["linear_sparse_softmax_cross_entropy", "LinearSparseCategoricalCrossentropy"]
@@ -78,17 +79,6 @@ class _Config:
 
 
 # Trace-time validation.
-
-
-def _check_options(block_size: object, kernel_layout: object, z_loss: object) -> None:
-    if kernel_layout not in _LAYOUTS:
-        raise ValueError(f"`kernel_layout` must be one of {_LAYOUTS}. Received: kernel_layout={kernel_layout!r}")
-    if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int) or block_size <= 0):
-        raise ValueError(f"`block_size` must be a positive int or None. Received: block_size={block_size!r}")
-    if isinstance(z_loss, bool) or not isinstance(z_loss, (int, float)):
-        raise TypeError(f"`z_loss` must be a Python float >= 0. Received: {z_loss!r} of type {type(z_loss)}")
-    if not z_loss >= 0:
-        raise ValueError(f"`z_loss` must be >= 0. Received: z_loss={z_loss}")
 
 
 def _check_arrays(
@@ -198,33 +188,50 @@ def _label_hits(labels: jax.Array, columns: jax.Array) -> jax.Array:
 
 def _forward_stats(
     cfg: _Config, features: jax.Array, kernel: jax.Array, bias: jax.Array | None, labels: jax.Array
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Per-token ``(lse, label logit, sum of logits)`` over the (local) vocabulary, float32."""
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Per-token float32 statistics over the whole vocabulary, all relative to the row maximum ``m``.
+
+    Returns ``(m, log(sum(exp(x - m))), x[label] - m, mean(x) - m)``. Keeping every quantity
+    relative to ``m`` makes the loss exact to float32 rounding at logits of any magnitude (at
+    1e4, ``lse - x[label]`` formed at full magnitude is off by ~5e-4). The sum of the logits for
+    label smoothing is kept relative to a per-token reference, the maximum of block 0.
+    """
     vocab, block, n = kernel.shape[cfg.vocab_axis], cfg.block_size, features.shape[0]
     offset = _vocab_offset(vocab, cfg.axis_name)
 
     def step(i, carry):
-        running_max, sum_exp, label_logit, logit_sum = carry
+        running_max, sum_exp, label_logit, reference, logit_sum = carry
         start, fresh = _block_start(i, vocab, block)
         logits = _block_logits(features, _kernel_block(kernel, start, cfg), _bias_block(bias, start, block), cfg)
         logits = jnp.where(fresh, logits, -jnp.inf)
-        new_max = jnp.maximum(running_max, jnp.max(logits, axis=1))
+        block_max = jnp.max(logits, axis=1)
+        new_max = jnp.maximum(running_max, block_max)
         sum_exp = sum_exp * jnp.exp(running_max - new_max) + jnp.sum(jnp.exp(logits - new_max[:, None]), axis=1)
         hits = _label_hits(labels, offset + start + jnp.arange(block)) & fresh
         label_logit = label_logit + jnp.sum(jnp.where(hits, logits, 0), axis=1)
         if cfg.label_smoothing:
-            logit_sum = logit_sum + jnp.sum(jnp.where(fresh, logits, 0), axis=1)
-        return new_max, sum_exp, label_logit, logit_sum
+            if isinstance(i, int) and i == 0:  # block 0 runs before the loop: fix the reference
+                reference = jnp.where(jnp.isfinite(block_max), block_max, 0)
+            logit_sum = logit_sum + jnp.sum(jnp.where(fresh, logits - reference[:, None], 0), axis=1)
+        return new_max, sum_exp, label_logit, reference, logit_sum
 
     zeros = jnp.zeros((n,), jnp.float32)
-    init = (jnp.full((n,), -jnp.inf, jnp.float32), zeros, zeros, zeros)
-    running_max, sum_exp, label_logit, logit_sum = _loop_over_blocks(step, _num_blocks(vocab, block), init)
+    init = (jnp.full((n,), -jnp.inf, jnp.float32), zeros, zeros, zeros, zeros)
+    running_max, sum_exp, label_logit, reference, logit_sum = _loop_over_blocks(step, _num_blocks(vocab, block), init)
     if cfg.axis_name is not None:
         shard_max = running_max
         running_max = lax.pmax(shard_max, cfg.axis_name)
         sum_exp = lax.psum(sum_exp * jnp.exp(shard_max - running_max), cfg.axis_name)
-        label_logit, logit_sum = lax.psum((label_logit, logit_sum), cfg.axis_name)
-    return running_max + jnp.log(sum_exp), label_logit, logit_sum
+        label_logit = lax.psum(label_logit, cfg.axis_name)
+    # The maximum stands in for a finite shift: an all -inf row keeps 0 (its loss is then inf or NaN).
+    shift = jnp.where(jnp.isfinite(running_max), running_max, 0)
+    logit_mean = zeros
+    if cfg.label_smoothing:
+        logit_sum = logit_sum + vocab * (reference - shift)
+        if cfg.axis_name is not None:
+            logit_sum = lax.psum(logit_sum, cfg.axis_name)
+        logit_mean = logit_sum / _global_vocab_size(vocab, cfg.axis_name)
+    return shift, jnp.log(sum_exp * jnp.exp(running_max - shift)), label_logit - shift, logit_mean
 
 
 def _label_masks(cfg: _Config, labels: jax.Array, num_classes: int) -> tuple[jax.Array, jax.Array]:
@@ -236,21 +243,21 @@ def _label_masks(cfg: _Config, labels: jax.Array, num_classes: int) -> tuple[jax
 
 def _fused_loss(
     cfg: _Config, features: jax.Array, kernel: jax.Array, bias: jax.Array | None, labels: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Per-token loss ``[N]`` float32, and the per-token ``lse`` (the backward residual)."""
+) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    """Per-token loss ``[N]`` float32, and the per-token ``(m, log(sum(exp(x - m))))`` the backward needs."""
     num_classes = _global_vocab_size(kernel.shape[cfg.vocab_axis], cfg.axis_name)
-    lse, label_logit, logit_sum = _forward_stats(cfg, features, kernel, bias, labels)
+    shift, log_sum_exp, label_logit, logit_mean = _forward_stats(cfg, features, kernel, bias, labels)
     smoothing = cfg.label_smoothing
-    loss = lse - (1 - smoothing) * label_logit
-    if smoothing:
-        loss = loss - smoothing * logit_sum / num_classes
+    # The smoothed target logit first, so that the loss rounds once at its own magnitude.
+    target_logit = (1 - smoothing) * label_logit + smoothing * logit_mean if smoothing else label_logit
+    loss = log_sum_exp - target_logit
     if cfg.z_loss:
-        loss = loss + cfg.z_loss * jnp.square(lse)
+        loss = loss + cfg.z_loss * jnp.square(shift + log_sum_exp)
     in_range, _ = _label_masks(cfg, labels, num_classes)
     loss = jnp.where(in_range, loss, jnp.nan)
     if cfg.ignore_class is not None:
         loss = jnp.where(labels != cfg.ignore_class, loss, 0)
-    return loss, lse
+    return loss, (shift, log_sum_exp)
 
 
 # The backward pass.
@@ -259,16 +266,20 @@ def _fused_loss(
 def _block_dlogits(
     cfg: _Config,
     logits: jax.Array,
-    lse: jax.Array,
+    shift: jax.Array,
+    log_sum_exp: jax.Array,
     row_scale: jax.Array,
     hits: jax.Array,
     fresh: jax.Array,
     num_classes: int,
 ) -> jax.Array:
-    """``g * d loss / d logits`` for one block: ``g * (softmax * (1 + 2 z lse) - y_smoothed)``."""
-    softmax = jnp.exp(logits - lse[:, None])
+    """``g * d loss / d logits`` for one block: ``g * (softmax * (1 + 2 z lse) - y_smoothed)``.
+
+    The softmax is ``exp((x - m) - log(sum(exp(x - m))))``, exact at any magnitude of ``x``.
+    """
+    softmax = jnp.exp((logits - shift[:, None]) - log_sum_exp[:, None])
     if cfg.z_loss:
-        softmax = softmax * (1 + 2 * cfg.z_loss * lse)[:, None]
+        softmax = softmax * (1 + 2 * cfg.z_loss * (shift + log_sum_exp))[:, None]
     target = (1 - cfg.label_smoothing) * hits.astype(jnp.float32) + cfg.label_smoothing / num_classes
     # ``where``, not a product, so that rows with a zero cotangent stay 0 even if their lse is inf.
     return jnp.where(fresh & (row_scale != 0)[:, None], (softmax - target) * row_scale[:, None], 0)
@@ -281,7 +292,7 @@ def _accumulate_block(total: jax.Array, update: jax.Array, start: jax.Array, axi
 
 
 def _fused_backward(cfg: _Config, residuals, cotangent: jax.Array):
-    features, kernel, bias, labels, lse = residuals
+    features, kernel, bias, labels, (shift, log_sum_exp) = residuals
     vocab, block = kernel.shape[cfg.vocab_axis], cfg.block_size
     num_classes = _global_vocab_size(vocab, cfg.axis_name)
     offset = _vocab_offset(vocab, cfg.axis_name)
@@ -295,7 +306,7 @@ def _fused_backward(cfg: _Config, residuals, cotangent: jax.Array):
         kernel_block = _kernel_block(kernel, start, cfg)
         logits = _block_logits(features, kernel_block, _bias_block(bias, start, block), cfg)
         hits = _label_hits(labels, offset + start + jnp.arange(block))
-        dlogits = _block_dlogits(cfg, logits, lse, row_scale, hits, fresh, num_classes)
+        dlogits = _block_dlogits(cfg, logits, shift, log_sum_exp, row_scale, hits, fresh, num_classes)
         # dlogits [N, block] is cast to the matmul dtype (bf16 stays bf16), accumulated in float32.
         dfeatures = dfeatures + _matmul(dlogits, kernel_block, 1, cfg.vocab_axis, dtype)
         if cfg.kernel_layout == "dv":
@@ -326,8 +337,8 @@ def _fused(
 
 
 def _fused_forward(cfg, features, kernel, bias, labels):
-    loss, lse = _fused_loss(cfg, features, kernel, bias, labels)
-    return loss, (features, kernel, bias, labels, lse)
+    loss, stats = _fused_loss(cfg, features, kernel, bias, labels)
+    return loss, (features, kernel, bias, labels, stats)
 
 
 _fused.defvjp(_fused_forward, _fused_backward)
@@ -336,11 +347,12 @@ _fused.defvjp(_fused_forward, _fused_backward)
 # The public function.
 
 
-def linear_sparse_softmax_cross_entropy_values(
+def _fused_per_token(
     features: jax.Array,
     kernel: jax.Array,
     labels: jax.Array,
     bias: jax.Array | None,
+    *,
     ignore_class: int | None,
     label_smoothing: float,
     z_loss: float,
@@ -348,27 +360,30 @@ def linear_sparse_softmax_cross_entropy_values(
     kernel_layout: str,
     axis_name: str | None,
 ) -> jax.Array:
-    """The unjitted body of :func:`linear_sparse_softmax_cross_entropy` (shared with the Loss class)."""
-    label_smoothing = _validation.check_label_smoothing(label_smoothing)
-    ignore_class = _validation.check_ignore_class(ignore_class)
-    _check_options(block_size, kernel_layout, z_loss)
+    """The traced body of :func:`linear_sparse_softmax_cross_entropy` (shared with the Loss class)."""
+    options = _validation.check_options(
+        {
+            "ignore_class": ignore_class,
+            "label_smoothing": label_smoothing,
+            "z_loss": z_loss,
+            "block_size": block_size,
+            "kernel_layout": kernel_layout,
+        }
+    )
     features, kernel, labels = jnp.asarray(features), jnp.asarray(kernel), jnp.asarray(labels)
     bias = None if bias is None else jnp.asarray(bias)
     _check_arrays(features, kernel, labels, bias, kernel_layout)
     vocab = kernel.shape[_vocab_axis(kernel_layout)]
     cfg = _Config(
         kernel_layout=kernel_layout,
-        block_size=min(block_size or DEFAULT_BLOCK_SIZE, vocab),
-        ignore_class=ignore_class,
-        label_smoothing=label_smoothing,
-        z_loss=float(z_loss),
+        block_size=min(options["block_size"] or DEFAULT_BLOCK_SIZE, vocab),
+        ignore_class=options["ignore_class"],
+        label_smoothing=options["label_smoothing"],
+        z_loss=options["z_loss"],
         axis_name=axis_name,
     )
     flat_labels = labels.reshape(-1)
-    num_classes = _global_vocab_size(vocab, axis_name)
-    in_range = _label_masks(cfg, flat_labels, num_classes)[0]
-    kept = in_range if ignore_class is None else in_range | (flat_labels == ignore_class)
-    _validation.check_label_values(flat_labels, num_classes, kept, ignore_class)
+    _validation.check_sparse_labels(flat_labels, _global_vocab_size(vocab, axis_name), cfg.ignore_class)
     # Inside shard_map, give the inputs of the custom_vjp a common type, so that each gradient
     # varies over the axes its input does; JAX then sums a replicated input's gradient over the
     # axes it was broadcast along (the kernel under data parallelism). With ``axis_name`` the
@@ -385,10 +400,6 @@ def linear_sparse_softmax_cross_entropy_values(
     return loss.reshape(labels.shape)
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=("ignore_class", "label_smoothing", "z_loss", "block_size", "kernel_layout", "axis_name"),
-)
 def linear_sparse_softmax_cross_entropy(
     features: jax.typing.ArrayLike,
     kernel: jax.typing.ArrayLike,
@@ -453,18 +464,28 @@ def linear_sparse_softmax_cross_entropy(
       >>> features = jnp.array([[1.0, 0.0], [0.0, 2.0]])
       >>> kernel = jnp.array([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]])
       >>> linear_sparse_softmax_cross_entropy(features, kernel, jnp.array([2, 0]), block_size=2)
-      Array([0.4076059, 2.1429317], dtype=float32)
+      Array([0.40760595, 2.1429317 ], dtype=float32)
     """
-    return linear_sparse_softmax_cross_entropy_values(
-        features, kernel, labels, bias, ignore_class, label_smoothing, z_loss, block_size, kernel_layout, axis_name
+    return compiled_call(
+        _fused_per_token,
+        features,
+        kernel,
+        labels,
+        bias,
+        ignore_class=ignore_class,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        block_size=block_size,
+        kernel_layout=kernel_layout,
+        axis_name=axis_name,
     )
 
 
 # The Loss class.
 
 
-@dataclasses.dataclass(frozen=True)
-class LinearSparseCategoricalCrossentropy:
+@dataclasses.dataclass(frozen=True, eq=False)
+class LinearSparseCategoricalCrossentropy(Configurable):
     """:func:`linear_sparse_softmax_cross_entropy` as a Loss class, weighted and reduced.
 
     Called as ``loss(features, kernel, labels, bias=None, sample_weight=None)``. The per-token
@@ -477,7 +498,7 @@ class LinearSparseCategoricalCrossentropy:
     Example:
       >>> loss = LinearSparseCategoricalCrossentropy(ignore_class=-1)
       >>> loss(jnp.array([[1.0, 0.0], [0.0, 2.0]]), jnp.array([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]]), jnp.array([2, -1]))
-      Array(0.4076059, dtype=float32)
+      Array(0.40760595, dtype=float32)
     """
 
     ignore_class: int | None = None
@@ -489,10 +510,9 @@ class LinearSparseCategoricalCrossentropy:
     name: str | None = dataclasses.field(default="linear_sparse_categorical_crossentropy", kw_only=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "reduction", Reduction.validate(self.reduction))
-        _validation.check_ignore_class(self.ignore_class)
-        _validation.check_label_smoothing(self.label_smoothing)
-        _check_options(self.block_size, self.kernel_layout, self.z_loss)
+        options = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        for name, value in _validation.check_options(options).items():
+            object.__setattr__(self, name, value)
 
     def __call__(
         self,
@@ -502,25 +522,29 @@ class LinearSparseCategoricalCrossentropy:
         bias: jax.typing.ArrayLike | None = None,
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> jax.Array:
-        return _reduced_linear_loss(self, features, kernel, labels, bias, sample_weight)
+        return compiled_method(_reduced_linear_loss, self, features, kernel, labels, bias, sample_weight)
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def _reduced_linear_loss(
-    loss: LinearSparseCategoricalCrossentropy, features, kernel, labels, bias, sample_weight
+    loss: LinearSparseCategoricalCrossentropy,
+    features: jax.Array,
+    kernel: jax.Array,
+    labels: jax.Array,
+    bias: jax.Array | None,
+    sample_weight: jax.Array | None,
 ) -> jax.Array:
     labels = jnp.asarray(labels)
-    values = linear_sparse_softmax_cross_entropy_values(
+    values = _fused_per_token(
         features,
         kernel,
         labels,
         bias,
-        loss.ignore_class,
-        loss.label_smoothing,
-        loss.z_loss,
-        loss.block_size,
-        loss.kernel_layout,
-        None,
+        ignore_class=loss.ignore_class,
+        label_smoothing=loss.label_smoothing,
+        z_loss=loss.z_loss,
+        block_size=loss.block_size,
+        kernel_layout=loss.kernel_layout,
+        axis_name=None,
     )
     mask = None if loss.ignore_class is None else labels != loss.ignore_class
     return reduce_losses(values, sample_weight, loss.reduction, mask)

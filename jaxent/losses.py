@@ -1,25 +1,24 @@
 """Keras 2 loss functions and Loss classes (``tf.keras.losses``).
 
-Functions return per-sample losses (one axis reduced) and are compiled with :func:`jax.jit`,
-options static. Loss classes are immutable, hashable configuration: calling one squeezes a
-trailing axis of size 1 the Keras way, computes the per-sample losses, then weights and
-reduces them through the one shared path of :mod:`jaxent._reduction`. Everything computes
-16-bit inputs in float32 and returns the dtype of ``y_pred`` (float32 for integer ``y_pred``).
+Functions return per-sample losses (one axis reduced); each is compiled with its options
+static and its inputs converted to arrays first. Loss classes are immutable configuration:
+calling one squeezes a trailing axis of size 1 the Keras way, computes the per-sample losses,
+then weights and reduces them through the one shared path of :mod:`jaxent._reduction`.
+Everything computes 16-bit inputs in float32 and returns the dtype of ``y_pred`` (float32
+for integer ``y_pred``). The formulas live in :mod:`jaxent._formulas`.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-import functools
-import warnings
 
 import jax
-import jax.numpy as jnp
 
-from jaxent import _validation, backend
-from jaxent._numerics import promote, result_dtype, safe_abs
-from jaxent._reduction import Reduction, reduce_losses
+from jaxent import _formulas, _validation, backend
+from jaxent._compile import Configurable, compiled_call, compiled_method
+from jaxent._numerics import result_dtype
+from jaxent._reduction import Reduction, reduce_losses, squeeze_last
 from jaxent.fused_ce import LinearSparseCategoricalCrossentropy
 
 __all__ = [
@@ -43,64 +42,17 @@ __all__ = [
 ]
 
 
-# Per-sample losses in the compute dtype; shared by the public functions, the Loss classes
-# and the metrics.
-
-
-def categorical_crossentropy_values(
-    y_true: jax.Array, y_pred: jax.Array, from_logits: bool, label_smoothing: float, axis: int
-) -> jax.Array:
-    label_smoothing = _validation.check_label_smoothing(label_smoothing)
-    y_true, y_pred = promote(y_true, y_pred)
-    axis = _validation.check_axis(axis, y_pred.ndim)
-    if y_pred.shape[-1] == 1:
-        warnings.warn(
-            f"categorical_crossentropy expects y_pred of shape (batch_size, num_classes) with "
-            f"num_classes > 1; received y_pred.shape={y_pred.shape}: the loss is always ~0.",
-            SyntaxWarning,
-            stacklevel=2,
-        )
-    if label_smoothing:
-        smoothing = jnp.asarray(label_smoothing, y_pred.dtype)
-        num_classes = jnp.asarray(y_true.shape[axis], y_pred.dtype)
-        y_true = y_true * (1 - smoothing) + smoothing / num_classes
-    return backend.categorical_cross_entropy(y_true, y_pred, from_logits, axis)
-
-
-def binary_crossentropy_values(
-    y_true: jax.Array, y_pred: jax.Array, from_logits: bool, label_smoothing: float, axis: int
-) -> jax.Array:
-    label_smoothing = _validation.check_label_smoothing(label_smoothing)
-    y_true, y_pred = promote(y_true, y_pred)
-    if label_smoothing:
-        smoothing = jnp.asarray(label_smoothing, y_pred.dtype)
-        y_true = y_true * (1 - smoothing) + 0.5 * smoothing
-    losses = backend.binary_cross_entropy(y_true, y_pred, from_logits)
-    return jnp.mean(losses, axis=_validation.check_axis(axis, losses.ndim))
-
-
-def _regression_inputs(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array]:
-    y_true, y_pred = promote(y_true, y_pred)
-    if y_pred.ndim == 0:
-        raise ValueError("`y_pred` must have rank >= 1 (the last axis is averaged); received a scalar")
-    _validation.check_broadcastable("y_true", y_true.shape, "y_pred", y_pred.shape)
-    return y_true, y_pred
-
-
-def squared_error_values(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-    y_true, y_pred = _regression_inputs(y_true, y_pred)
-    return jnp.mean(jnp.square(y_pred - y_true), axis=-1)
-
-
-def absolute_error_values(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-    y_true, y_pred = _regression_inputs(y_true, y_pred)
-    return jnp.mean(safe_abs(y_pred - y_true), axis=-1)
-
-
 # Public functions.
 
 
-@functools.partial(jax.jit, static_argnames=("from_logits", "label_smoothing", "axis"))
+def _traced_categorical_crossentropy(
+    y_true: jax.Array, y_pred: jax.Array, *, from_logits: bool, label_smoothing: float, axis: int
+) -> jax.Array:
+    options = _validation.check_options({"from_logits": from_logits, "label_smoothing": label_smoothing})
+    values = _formulas.categorical_ce_per_sample(y_true, y_pred, options["from_logits"], options["label_smoothing"], axis)
+    return values.astype(result_dtype(y_pred.dtype))
+
+
 def categorical_crossentropy(
     y_true: jax.typing.ArrayLike,
     y_pred: jax.typing.ArrayLike,
@@ -125,12 +77,11 @@ def categorical_crossentropy(
       >>> categorical_crossentropy(jnp.array([[0, 1, 0], [0, 0, 1]]), jnp.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))
       Array([0.05129331, 2.3025851 ], dtype=float32)
     """
-    y_pred = jnp.asarray(y_pred)
-    values = categorical_crossentropy_values(y_true, y_pred, from_logits, label_smoothing, axis)
-    return values.astype(result_dtype(y_pred.dtype))
+    return compiled_call(
+        _traced_categorical_crossentropy, y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis
+    )
 
 
-@functools.partial(jax.jit, static_argnames=("from_logits", "axis", "ignore_class"))
 def sparse_categorical_crossentropy(
     y_true: jax.typing.ArrayLike,
     y_pred: jax.typing.ArrayLike,
@@ -147,12 +98,19 @@ def sparse_categorical_crossentropy(
       >>> sparse_categorical_crossentropy(jnp.array([1, 2]), jnp.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))
       Array([0.05129343, 2.3025851 ], dtype=float32)
     """
-    y_pred = jnp.asarray(y_pred)
-    values, _ = backend.sparse_categorical_cross_entropy(y_true, y_pred, from_logits, axis, ignore_class)
+    return backend.sparse_categorical_crossentropy(
+        y_true, y_pred, from_logits=from_logits, axis=axis, ignore_class=ignore_class
+    )
+
+
+def _traced_binary_crossentropy(
+    y_true: jax.Array, y_pred: jax.Array, *, from_logits: bool, label_smoothing: float, axis: int
+) -> jax.Array:
+    options = _validation.check_options({"from_logits": from_logits, "label_smoothing": label_smoothing})
+    values = _formulas.binary_ce_per_sample(y_true, y_pred, options["from_logits"], options["label_smoothing"], axis)
     return values.astype(result_dtype(y_pred.dtype))
 
 
-@functools.partial(jax.jit, static_argnames=("from_logits", "label_smoothing", "axis"))
 def binary_crossentropy(
     y_true: jax.typing.ArrayLike,
     y_pred: jax.typing.ArrayLike,
@@ -169,12 +127,15 @@ def binary_crossentropy(
       >>> binary_crossentropy(jnp.array([[0, 1], [0, 0]]), jnp.array([[0.6, 0.4], [0.4, 0.6]]))
       Array([0.9162905 , 0.71355796], dtype=float32)
     """
-    y_pred = jnp.asarray(y_pred)
-    values = binary_crossentropy_values(y_true, y_pred, from_logits, label_smoothing, axis)
-    return values.astype(result_dtype(y_pred.dtype))
+    return compiled_call(
+        _traced_binary_crossentropy, y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis
+    )
 
 
-@jax.jit
+def _traced_mean_squared_error(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    return _formulas.squared_error_per_sample(y_true, y_pred).astype(result_dtype(y_pred.dtype))
+
+
 def mean_squared_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """``mean((y_pred - y_true)**2, axis=-1)`` (``keras.losses.mean_squared_error``).
 
@@ -184,11 +145,13 @@ def mean_squared_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLik
       >>> mean_squared_error(jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([[1.0, 1.0], [1.0, 0.0]]))
       Array([0.5, 0.5], dtype=float32)
     """
-    y_pred = jnp.asarray(y_pred)
-    return squared_error_values(y_true, y_pred).astype(result_dtype(y_pred.dtype))
+    return compiled_call(_traced_mean_squared_error, y_true, y_pred)
 
 
-@jax.jit
+def _traced_mean_absolute_error(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    return _formulas.absolute_error_per_sample(y_true, y_pred).astype(result_dtype(y_pred.dtype))
+
+
 def mean_absolute_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """``mean(|y_pred - y_true|, axis=-1)`` (``keras.losses.mean_absolute_error``).
 
@@ -198,8 +161,7 @@ def mean_absolute_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLi
       >>> mean_absolute_error(jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([[1.0, 1.0], [1.0, 0.0]]))
       Array([0.5, 0.5], dtype=float32)
     """
-    y_pred = jnp.asarray(y_pred)
-    return absolute_error_values(y_true, y_pred).astype(result_dtype(y_pred.dtype))
+    return compiled_call(_traced_mean_absolute_error, y_true, y_pred)
 
 
 mse = MSE = mean_squared_error
@@ -209,25 +171,16 @@ mae = MAE = mean_absolute_error
 # Loss classes.
 
 
-def squeeze_last(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Drop a trailing axis of size 1 from whichever of the two has one axis more (Keras rule).
-
-    Applied to every input (Keras skips it for NumPy inputs; difference 5).
-    """
-    rank_difference = y_pred.ndim - y_true.ndim
-    if rank_difference == 1 and y_pred.shape[-1] == 1:
-        y_pred = y_pred[..., 0]
-    elif rank_difference == -1 and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
-    return y_true, y_pred
-
-
-@dataclasses.dataclass(frozen=True)
-class Loss(abc.ABC):
+@dataclasses.dataclass(frozen=True, eq=False)
+class Loss(Configurable, abc.ABC):
     """Base of the Loss classes (``tf.keras.losses.Loss``): per-sample losses, weighted and reduced.
 
-    Subclasses define :meth:`call`, the per-sample losses. Instances are immutable and hashable,
-    so they can be closed over or passed as static arguments to :func:`jax.jit`.
+    Subclasses define :meth:`call`, the per-sample losses. Instances are immutable and
+    hashable configuration: they can be closed over or passed as static arguments to
+    :func:`jax.jit`. A subclass may also set its own attributes in ``__init__``, the Keras way
+    (``self.scale = scale``): equality, hashing and jaxent's compiled functions take every
+    attribute into account, so two objects never share a compiled function unless all their
+    attributes are equal (array attributes are passed to the compiled function as inputs).
 
     ``loss(y_true, y_pred, sample_weight=None)`` squeezes a trailing axis of size 1 (the Keras
     rule), weights the per-sample losses by ``sample_weight`` (scalar, ``[B]``, ``[B, 1]``,
@@ -247,7 +200,9 @@ class Loss(abc.ABC):
     name: str | None = dataclasses.field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "reduction", Reduction.validate(self.reduction))
+        options = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        for name, value in _validation.check_options(options).items():
+            object.__setattr__(self, name, value)
 
     @abc.abstractmethod
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
@@ -263,17 +218,16 @@ class Loss(abc.ABC):
         y_pred: jax.typing.ArrayLike,
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> jax.Array:
-        return _reduced_loss(self, y_true, y_pred, sample_weight)
+        return compiled_method(_reduced_loss, self, y_true, y_pred, sample_weight)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _reduced_loss(loss: Loss, y_true, y_pred, sample_weight) -> jax.Array:
-    y_true, y_pred = squeeze_last(jnp.asarray(y_true), jnp.asarray(y_pred))
+def _reduced_loss(loss: Loss, y_true: jax.Array, y_pred: jax.Array, sample_weight: jax.Array | None) -> jax.Array:
+    y_true, y_pred = squeeze_last(y_true, y_pred)
     losses, mask = loss.losses_and_mask(y_true, y_pred)
     return reduce_losses(losses, sample_weight, loss.reduction, mask).astype(result_dtype(y_pred.dtype))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class _SmoothedCrossentropy(Loss):
     """The options shared by the categorical and binary cross entropy classes."""
 
@@ -281,12 +235,8 @@ class _SmoothedCrossentropy(Loss):
     label_smoothing: float = 0.0
     axis: int = -1
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _validation.check_label_smoothing(self.label_smoothing)
 
-
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class CategoricalCrossentropy(_SmoothedCrossentropy):
     """:func:`categorical_crossentropy` as a Loss class (``tf.keras.losses.CategoricalCrossentropy``).
 
@@ -298,10 +248,10 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
     name: str | None = dataclasses.field(default="categorical_crossentropy", kw_only=True)
 
     def call(self, y_true, y_pred):
-        return categorical_crossentropy_values(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
+        return _formulas.categorical_ce_per_sample(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class SparseCategoricalCrossentropy(Loss):
     """:func:`sparse_categorical_crossentropy` as a Loss class.
 
@@ -318,19 +268,15 @@ class SparseCategoricalCrossentropy(Loss):
     ignore_class: int | None = None
     name: str | None = dataclasses.field(default="sparse_categorical_crossentropy", kw_only=True)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _validation.check_ignore_class(self.ignore_class)
-
     def call(self, y_true, y_pred):
         return self.losses_and_mask(y_true, y_pred)[0]
 
     def losses_and_mask(self, y_true, y_pred):
-        losses, valid = backend.sparse_categorical_cross_entropy(y_true, y_pred, self.from_logits, -1, self.ignore_class)
+        losses, valid = _formulas.keras_sparse_categorical_ce(y_true, y_pred, self.from_logits, -1, self.ignore_class)
         return losses, None if self.ignore_class is None else valid
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class BinaryCrossentropy(_SmoothedCrossentropy):
     """:func:`binary_crossentropy` as a Loss class (``tf.keras.losses.BinaryCrossentropy``).
 
@@ -342,10 +288,10 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
     name: str | None = dataclasses.field(default="binary_crossentropy", kw_only=True)
 
     def call(self, y_true, y_pred):
-        return binary_crossentropy_values(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
+        return _formulas.binary_ce_per_sample(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class MeanSquaredError(Loss):
     """:func:`mean_squared_error` as a Loss class (``tf.keras.losses.MeanSquaredError``).
 
@@ -357,10 +303,10 @@ class MeanSquaredError(Loss):
     name: str | None = dataclasses.field(default="mean_squared_error", kw_only=True)
 
     def call(self, y_true, y_pred):
-        return squared_error_values(y_true, y_pred)
+        return _formulas.squared_error_per_sample(y_true, y_pred)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class MeanAbsoluteError(Loss):
     """:func:`mean_absolute_error` as a Loss class (``tf.keras.losses.MeanAbsoluteError``).
 
@@ -372,4 +318,4 @@ class MeanAbsoluteError(Loss):
     name: str | None = dataclasses.field(default="mean_absolute_error", kw_only=True)
 
     def call(self, y_true, y_pred):
-        return absolute_error_values(y_true, y_pred)
+        return _formulas.absolute_error_per_sample(y_true, y_pred)

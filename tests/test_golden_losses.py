@@ -12,6 +12,14 @@ compared value for value and gradient for gradient:
   inputs, cast to the 16-bit dtype; Keras's native 16-bit value is only in the case's meta;
 * integers / bools: exactly.
 
+Inputs named in a case's ``meta["python_scalars"]`` are passed as Python floats (or nested lists
+of them), those in ``meta["numpy_scalars"]`` as ``np.float64`` scalars (or lists of them), closed
+over rather than traced, since Keras treats them differently from arrays (a Python float becomes
+float32 before it meets a float64 tensor). A kwarg named in ``numpy_scalars`` is passed as
+``np.float64``; other kwargs are Python values as stored. The fused loss
+``nn.linear_sparse_softmax_cross_entropy`` runs like the other functions (its reference is TF's
+cross entropy of ``tf.matmul(features, kernel) + bias``).
+
 Where API.md's "Deliberate differences from Keras 2" make jaxent differ, the file keeps Keras's
 value and :data:`DELIBERATE_DIFFERENCES` below says what jaxent must do instead (and why). A
 final group of tests runs deliberately wrong implementations through the same comparison and
@@ -111,8 +119,24 @@ def _as_jax(case: dict, name: str) -> jax.Array:
     return jnp.asarray(value, dtype=dtype)
 
 
+def scalar_inputs(case: dict) -> dict[str, Any]:
+    """The inputs the case passes as Python floats/lists or np.float64 scalars, by name."""
+    scalars: dict[str, Any] = {}
+    for name in case["meta"].get("python_scalars", []):
+        if name in case["inputs"]:
+            scalars[name] = case["inputs"][name].tolist()
+    for name in case["meta"].get("numpy_scalars", []):
+        if name in case["inputs"]:
+            value = case["inputs"][name]
+            scalars[name] = value[()] if value.ndim == 0 else list(value)
+    return scalars
+
+
 def _build_call(case: dict, impl: Callable[..., Any]) -> Callable[[dict], jax.Array]:
     kwargs = dict(case["kwargs"])
+    for name in case["meta"].get("numpy_scalars", []):
+        if name in kwargs:
+            kwargs[name] = np.float64(kwargs[name])
     if case["fn"] in LOSS_CLASSES:
         loss = impl(**kwargs)
 
@@ -133,8 +157,13 @@ def run_case(case: dict, impl: Callable[..., Any] | None = None) -> dict[str, np
     Values and first gradients come from one jitted ``value_and_grad``; call inside
     ``jax.enable_x64(True)`` for float64 cases.
     """
-    call = _build_call(case, impl or resolve(case["fn"]))
-    args = {name: _as_jax(case, name) for name in case["inputs"]}
+    fixed = scalar_inputs(case)
+    base_call = _build_call(case, impl or resolve(case["fn"]))
+
+    def call(arrays):
+        return base_call({**arrays, **fixed})
+
+    args = {name: _as_jax(case, name) for name in case["inputs"] if name not in fixed}
     grads = [k[len("grad_"):] for k in case["outputs"] if k.startswith("grad_") and not k.endswith("_documented")]
     second = [k[len("grad2_"):] for k in case["outputs"] if k.startswith("grad2_")]
     if case["fn"] == "utils.to_categorical":

@@ -10,7 +10,13 @@ every update:
 * float32 results: ``rtol = atol = 2e-6`` (Keras sums in float32, jaxent in compensated
   two-float; short streams agree to float32 rounding);
 * float16 results (``dtype="float16"``): within 1 float16 ulp (Keras keeps float16 totals,
-  jaxent sums in float32 and rounds the result).
+  jaxent sums in float32 and rounds the result);
+* float64 results (``dtype="float64"``, replayed with x64 enabled): ``rtol = 1e-12``.
+
+Inputs named in a case's ``meta["python_scalars"]`` (``"sample_weight_1"``, ...) are passed as
+Python floats or lists, those in ``meta["numpy_scalars"]`` as ``np.float64`` scalars (lists of
+them); they are closed over by the jitted replay instead of traced (Keras rounds a Python float
+through float32 before casting it to a float64 metric's dtype).
 
 Where API.md's "Deliberate differences" make jaxent differ, the file keeps Keras's value and
 :data:`DELIBERATE_DIFFERENCES` says what jaxent does instead and why. A last group of tests runs
@@ -19,6 +25,7 @@ deliberately wrong metrics through the same comparison and checks the golden cas
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 
@@ -34,6 +41,7 @@ GOLDEN = Path(__file__).parent / "golden" / "metrics.npz"
 CASES = load_cases(GOLDEN)
 BY_NAME = {case["name"]: case for case in CASES}
 RTOL32 = ATOL32 = 2e-6
+RTOL64, ATOL64 = 1e-12, 1e-14
 
 _POISON = (
     "API.md 9: entries of weight 0 contribute nothing even when NaN/inf (Keras multiplies them by 0 "
@@ -58,8 +66,13 @@ def build(case: dict, cls: type | None = None) -> metrics.Metric:
     return cls(**case["kwargs"])
 
 
+def _scalar_names(case: dict) -> set[str]:
+    return set(case["meta"].get("python_scalars", [])) | set(case["meta"].get("numpy_scalars", []))
+
+
 def step_inputs(case: dict) -> list[dict[str, np.ndarray]]:
-    """Per update: the call's arguments by name, bfloat16 restored."""
+    """Per update: the call's arguments by name, bfloat16 restored, Python/NumPy scalars as such."""
+    python, numpy = set(case["meta"].get("python_scalars", [])), set(case["meta"].get("numpy_scalars", []))
     steps = []
     for k in range(case["meta"]["steps"]):
         step = {}
@@ -69,18 +82,39 @@ def step_inputs(case: dict) -> list[dict[str, np.ndarray]]:
                 value = case["inputs"][name]
                 if case["dtypes"].get(name) == "bfloat16":
                     value = jnp.asarray(value, jnp.bfloat16)
+                elif name in python:
+                    value = value.tolist()
+                elif name in numpy:
+                    value = value[()] if value.ndim == 0 else list(value)
                 step[key] = value
         steps.append(step)
     return steps
 
 
+def needs_x64(case: dict) -> bool:
+    """float64 metrics and float64 inputs replay with x64 enabled."""
+    scalars = _scalar_names(case)
+    arrays = [v for k, v in case["inputs"].items() if k not in scalars]
+    return case["kwargs"].get("dtype") == "float64" or any(a.dtype == np.float64 for a in arrays)
+
+
+def x64_scope(case: dict):
+    return jax.enable_x64(True) if needs_x64(case) else contextlib.nullcontext()
+
+
 def replay(metric: metrics.Metric, case: dict) -> dict[str, np.ndarray]:
     """Run the case's stream through jaxent: result/total/count after every update."""
+    scalars = _scalar_names(case)
+    steps = step_inputs(case)
+    # Python/NumPy scalars stay Python objects at trace time: closed over, not traced.
+    fixed = [{key: v for key, v in step.items() if f"{key}_{k}" in scalars} for k, step in enumerate(steps)]
+    traced = [{key: v for key, v in step.items() if f"{key}_{k}" not in scalars} for k, step in enumerate(steps)]
 
     @jax.jit
     def run(steps):
         state, outputs = metric.init(), {}
         for k, step in enumerate(steps):
+            step = {**step, **fixed[k]}
             weight = step.get("sample_weight")
             if isinstance(metric, metrics.Mean):
                 state = metric.update(state, step["values"], weight)
@@ -91,7 +125,7 @@ def replay(metric: metrics.Metric, case: dict) -> dict[str, np.ndarray]:
             outputs[f"count_{k}"] = state.count
         return outputs
 
-    return {key: np.asarray(value) for key, value in run(step_inputs(case)).items()}
+    return {key: np.asarray(value) for key, value in run(traced).items()}
 
 
 def expected_outputs(case: dict) -> dict[str, np.ndarray]:
@@ -107,6 +141,8 @@ def mismatches(case: dict, got: dict[str, np.ndarray]) -> list[str]:
         value = got[key]
         if want.dtype == np.float16:
             rtol, atol = float(np.finfo(np.float16).eps), 1e-3
+        elif want.dtype == np.float64:
+            rtol, atol = RTOL64, ATOL64
         else:
             rtol, atol = RTOL32, ATOL32
         if key.startswith("result_") and value.dtype != want.dtype:
@@ -119,7 +155,8 @@ def mismatches(case: dict, got: dict[str, np.ndarray]) -> list[str]:
 @pytest.mark.parametrize("name", sorted(BY_NAME))
 def test_metric_stream_matches_keras_after_every_update(name):
     case = BY_NAME[name]
-    got = replay(build(case), case)
+    with x64_scope(case):
+        got = replay(build(case), case)
     problems = mismatches(case, got)
     assert not problems, "\n".join(problems)
     if name in DELIBERATE_DIFFERENCES:
@@ -140,13 +177,13 @@ def test_golden_file_covers_every_metric_and_option():
         seen.setdefault(case["fn"], set()).update(case["kwargs"])
     assert seen == {
         "metrics.Mean": {"dtype"},
-        "metrics.CategoricalCrossentropy": {"from_logits", "label_smoothing", "axis"},
-        "metrics.SparseCategoricalCrossentropy": {"from_logits", "ignore_class", "axis"},
-        "metrics.BinaryCrossentropy": {"from_logits", "label_smoothing"},
-        "metrics.Accuracy": set(),
-        "metrics.BinaryAccuracy": {"threshold"},
+        "metrics.CategoricalCrossentropy": {"from_logits", "label_smoothing", "axis", "dtype"},
+        "metrics.SparseCategoricalCrossentropy": {"from_logits", "ignore_class", "axis", "dtype"},
+        "metrics.BinaryCrossentropy": {"from_logits", "label_smoothing", "dtype"},
+        "metrics.Accuracy": {"dtype"},
+        "metrics.BinaryAccuracy": {"threshold", "dtype"},
         "metrics.MeanSquaredError": {"dtype"},
-        "metrics.MeanAbsoluteError": set(),
+        "metrics.MeanAbsoluteError": {"dtype"},
     }
     weight_ranks = {np.ndim(v) for case in CASES for k, v in case["inputs"].items() if k.startswith("sample_weight")}
     assert weight_ranks == {0, 1, 2, 3}

@@ -52,6 +52,29 @@ SCRIPT = textwrap.dedent(
     value = sharded_mean(shard(labels), shard(logits), shard(weights))
     np.testing.assert_allclose(value, checks["scce"](labels, logits, weights), rtol=2e-6)
 
+    # The opt-in label check under checkify, inside shard_map: the error names the bad label
+    # wherever it sits; without check_labels there is no check and no error.
+    from jax.experimental import checkify
+    import jaxent
+
+    bad = np.maximum(labels, 0)
+    bad[37] = 9  # on device 4
+    def local_sum(y, p):
+        return jax.lax.psum(scce_sum(y, p), "batch")
+
+    def checked():
+        mapped = jax.shard_map(local_sum, mesh=mesh, in_specs=P("batch"), out_specs=P())
+        return jax.jit(checkify.checkify(mapped))
+
+    with jaxent.check_labels():
+        err, _ = checked()(shard(bad), shard(logits))
+    assert "sparse label 9 is outside the valid range [0, 7)" in err.get(), err.get()
+    with jaxent.check_labels():
+        err, value = checked()(shard(np.maximum(labels, 0)), shard(logits))
+    assert err.get() is None and np.isfinite(value)
+    err, value = checked()(shard(bad), shard(logits))
+    assert err.get() is None and np.isnan(value)
+
     # Elementwise ops keep their sharding and equal the unsharded result.
     per_token = jax.jit(nn.sparse_softmax_cross_entropy_with_logits)(shard(np.maximum(labels, 0)), shard(logits))
     np.testing.assert_allclose(per_token, nn.sparse_softmax_cross_entropy_with_logits(np.maximum(labels, 0), logits), rtol=1e-6)

@@ -18,10 +18,12 @@ from hypothesis import given, settings
 from jax import lax
 from jax.experimental import checkify
 
+import jaxent
+
 import jaxent.losses
 from jaxent import metrics
 from jaxent.metrics import MetricState
-from jaxent.metrics._base import two_sum
+from jaxent.metrics._state import two_sum
 
 F32 = np.float32
 
@@ -487,7 +489,7 @@ def test_stateful_merge_state_call_and_errors():
     assert float(b.count) == 0.0 and float(b.result()) == 0.0
     a.merge_state([metrics.BinaryAccuracy().init()])  # raw states are accepted
     assert float(a.count) == 4.0
-    with pytest.raises(ValueError, match="cannot merge a Mean into a BinaryAccuracy"):
+    with pytest.raises(ValueError, match="cannot combine a state of BinaryAccuracy.* with a state of Mean"):
         a.merge_state([metrics.Mean().stateful()])
     with pytest.raises(TypeError, match="must be a list"):
         a.merge_state(b)
@@ -572,8 +574,43 @@ def test_out_of_range_sparse_label_gives_nan_and_a_checkify_error():
     metric = metrics.SparseCategoricalCrossentropy(ignore_class=-1)
     labels, probs = jnp.array([0, 5, -1]), jnp.full((3, 3), 1 / 3)
     assert np.isnan(float(metric.result(metric.update(metric.init(), labels, probs))))
-    checked = checkify.checkify(jax.jit(metric.update))
-    error, _ = checked(metric.init(), labels, probs)
-    assert "sparse label 5 is outside the valid range [0, 3)" in error.get()
-    error, _ = checked(metric.init(), jnp.array([0, 2, -1]), probs)
-    assert error.get() is None
+    assert checkify.checkify(jax.jit(metric.update))(metric.init(), labels, probs)[0].get() is None  # opt-in
+    with jaxent.check_labels():
+        checked = checkify.checkify(jax.jit(metric.update))  # traced inside the block
+        error, _ = checked(metric.init(), labels, probs)
+        assert "sparse label 5 is outside the valid range [0, 3)" in error.get()
+        error, _ = checked(metric.init(), jnp.array([0, 2, -1]), probs)
+        assert error.get() is None
+
+
+# A state knows its metric.
+
+
+def test_a_state_of_one_metric_cannot_be_merged_into_another():
+    mean, accuracy = metrics.Mean(), metrics.Accuracy()
+    mean_state = mean.update(mean.init(), jnp.array([1.0, 2.0]))
+    accuracy_state = accuracy.update(accuracy.init(), jnp.array([1.0]), jnp.array([1.0]))
+    with pytest.raises(ValueError, match=r"belongs to Accuracy\(name='accuracy'.*not to Mean\(name='mean'"):
+        mean.merge(accuracy_state, mean_state)
+    with pytest.raises(ValueError, match="cannot combine a state of Mean.* with a state of Accuracy"):
+        mean.merge(mean_state, accuracy_state)
+    with pytest.raises(ValueError, match="cannot combine"):
+        metrics.merge_states(mean_state, accuracy_state)
+    with pytest.raises(ValueError, match="belongs to Accuracy"):
+        mean.update(accuracy_state, jnp.array([1.0]))
+    with pytest.raises(ValueError, match="belongs to Accuracy"):
+        mean.result(accuracy_state)
+    with pytest.raises(ValueError, match=r"threshold=0.5.*threshold=0.7"):
+        metrics.BinaryAccuracy(threshold=0.7).result(metrics.BinaryAccuracy().init())
+
+
+def test_equal_metrics_share_states_and_states_stay_pytrees_of_four_sums():
+    a, b = metrics.Accuracy(), metrics.Accuracy()
+    state = b.update(a.init(), jnp.array([1.0, 2.0]), jnp.array([1.0, 3.0]))
+    assert float(a.result(state)) == 0.5
+    assert len(jax.tree.leaves(state)) == 4
+    doubled = jax.tree.map(lambda x: 2 * x, state)  # the tag rides along as metadata
+    assert float(a.result(doubled)) == 0.5 and doubled.metric == state.metric
+    mean = metrics.Mean()
+    with pytest.raises(ValueError, match="Custom node type mismatch|structure"):
+        jax.tree.map(jnp.add, state, mean.init())

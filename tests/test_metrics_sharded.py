@@ -95,6 +95,15 @@ def _child() -> dict:
         "merge_across_count": float(np.float64(merged.count_hi) + np.float64(merged.count_lo)),
         "psum_count": float(np.float64(summed.count_hi) + np.float64(summed.count_lo)),
     }
+
+    # merge_across is one reduction: its program does not grow with the number of devices.
+    def program_size(devices: int) -> int:
+        sub_mesh = jax.make_mesh((devices,), ("x",), devices=jax.devices()[:devices])
+        merge = jax.shard_map(lambda s: metrics.merge_across(s, "x"), mesh=sub_mesh, in_specs=P(), out_specs=P())
+        (shard_map_eqn,) = jax.make_jaxpr(merge)(mean.init()).eqns
+        return len(shard_map_eqn.params["jaxpr"].eqns)
+
+    report["merge_across_program_size"] = {devices: program_size(devices) for devices in (2, 4, 8)}
     return report
 
 
@@ -127,6 +136,11 @@ def test_update_on_a_namedsharding_batch_equals_unsharded(report, case):
     got = report[case]
     assert got["sharded_input_is_sharded"]
     assert got["named_sharding"] == pytest.approx(got["single"], rel=1e-6, abs=1e-7)
+
+
+def test_merge_across_program_does_not_grow_with_the_device_count(report):
+    sizes = report["merge_across_program_size"]
+    assert sizes["2"] == sizes["4"] == sizes["8"], sizes
 
 
 def test_merge_across_keeps_small_device_counts_next_to_a_huge_one(report):

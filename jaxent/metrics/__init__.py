@@ -30,15 +30,9 @@ from jaxent.losses import (
     mse,
     sparse_categorical_crossentropy,
 )
-from jaxent.metrics._base import (
-    Mean,
-    MeanMetricWrapper,
-    Metric,
-    MetricState,
-    StatefulMetric,
-    merge_across,
-    merge_states,
-)
+from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
+from jaxent.metrics._state import MetricState, merge_across, merge_states
+from jaxent.metrics._stateful import StatefulMetric
 from jaxent.metrics.accuracy import Accuracy, BinaryAccuracy, accuracy, binary_accuracy
 from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError

@@ -3,45 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import math
-import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxent import _validation
+from jaxent._compile import compiled_call
 from jaxent.metrics._base import MeanMetricWrapper
 
 __all__ = ["accuracy", "binary_accuracy", "Accuracy", "BinaryAccuracy"]
-
-
-def check_threshold(threshold: object) -> float:
-    """``threshold`` as a Python float: a real number, not a bool, not NaN.
-
-    A concrete 0-d array of a real dtype is accepted; a traced one is not (the threshold is a
-    static, hashable option).
-    """
-    if isinstance(threshold, jax.core.Tracer):
-        raise TypeError(
-            "`threshold` is a static option and must be a concrete number, not a traced value. "
-            f"Received: threshold={threshold!r}"
-        )
-    if isinstance(threshold, (np.ndarray, jax.Array)):
-        if threshold.ndim == 0 and (
-            jnp.issubdtype(threshold.dtype, jnp.floating) or jnp.issubdtype(threshold.dtype, jnp.integer)
-        ):
-            threshold = threshold.item()
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(
-            f"`threshold` must be a real number (a Python or NumPy float). Received: threshold={threshold!r} "
-            f"of type {type(threshold)}"
-        )
-    threshold = float(threshold)
-    if math.isnan(threshold):
-        raise ValueError("`threshold` must not be NaN. Received: threshold=nan")
-    return threshold
 
 
 def _matches(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
@@ -53,11 +24,15 @@ def _matches(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
 def _binary_matches(y_true: jax.Array, y_pred: jax.Array, threshold: float) -> jax.Array:
     """``y_true == (y_pred > threshold)``, the threshold in ``y_pred``'s dtype (shapes broadcast)."""
     _validation.check_broadcastable("y_true", y_true.shape, "y_pred", y_pred.shape)
-    classes = (y_pred > np.asarray(threshold, y_pred.dtype)).astype(y_pred.dtype)
+    # Keras casts the Python float threshold through float32 (f64(f32(0.7)) for float64 inputs).
+    classes = (y_pred > np.asarray(np.float32(threshold), y_pred.dtype)).astype(y_pred.dtype)
     return y_true == classes
 
 
-@jax.jit
+def _traced_accuracy(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    return _matches(jnp.asarray(y_true), jnp.asarray(y_pred)).astype(jnp.float32)
+
+
 def accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """Elementwise exact match, float32: ``float32(y_true == cast(y_pred, y_true.dtype))``.
 
@@ -68,11 +43,11 @@ def accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.
       >>> accuracy(jnp.array([1, 2, 3, 4]), jnp.array([0.0, 2.0, 3.5, 4.0]))
       Array([0., 1., 1., 1.], dtype=float32)
     """
-    return _matches(jnp.asarray(y_true), jnp.asarray(y_pred)).astype(jnp.float32)
+    return compiled_call(_traced_accuracy, y_true, y_pred)
 
 
-@functools.partial(jax.jit, static_argnames=("threshold",))
-def _binary_accuracy(y_true: jax.Array, y_pred: jax.Array, threshold: float) -> jax.Array:
+def _traced_binary_accuracy(y_true: jax.Array, y_pred: jax.Array, *, threshold: float) -> jax.Array:
+    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
     if y_pred.ndim == 0 and y_true.ndim == 0:
         raise ValueError("`y_true` and `y_pred` cannot both be scalars: the last axis is averaged")
     return jnp.mean(_binary_matches(y_true, y_pred, threshold).astype(jnp.float32), axis=-1)
@@ -90,10 +65,11 @@ def binary_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, 
       >>> binary_accuracy(jnp.array([[1, 0], [1, 1]]), jnp.array([[0.7, 0.2], [0.2, 0.9]]))
       Array([1. , 0.5], dtype=float32)
     """
-    return _binary_accuracy(jnp.asarray(y_true), jnp.asarray(y_pred), check_threshold(threshold))
+    threshold = _validation.check_option("threshold", threshold)  # static: a Python float before the boundary
+    return compiled_call(_traced_binary_accuracy, y_true, y_pred, threshold=threshold)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Accuracy(MeanMetricWrapper):
     """How often ``y_pred`` equals ``y_true`` exactly (``tf.keras.metrics.Accuracy``).
 
@@ -114,7 +90,7 @@ class Accuracy(MeanMetricWrapper):
         return _matches(y_true, y_pred).astype(y_true.dtype)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class BinaryAccuracy(MeanMetricWrapper):
     """How often ``y_true`` equals ``y_pred > threshold`` (``tf.keras.metrics.BinaryAccuracy``).
 
@@ -131,10 +107,6 @@ class BinaryAccuracy(MeanMetricWrapper):
 
     name: str = "binary_accuracy"
     threshold: float = 0.5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "threshold", check_threshold(self.threshold))
 
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
         return _binary_matches(y_true, y_pred, self.threshold).astype(y_true.dtype)

@@ -6,14 +6,13 @@ import dataclasses
 
 import jax
 
-from jaxent import _validation, backend
-from jaxent.losses import binary_crossentropy_values, categorical_crossentropy_values
-from jaxent.metrics._base import MeanMetricWrapper, check_flag
+from jaxent import _formulas, _validation
+from jaxent.metrics._base import MeanMetricWrapper
 
 __all__ = ["CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class CategoricalCrossentropy(MeanMetricWrapper):
     """Weighted mean of the categorical cross entropy (``tf.keras.metrics.CategoricalCrossentropy``).
 
@@ -35,18 +34,12 @@ class CategoricalCrossentropy(MeanMetricWrapper):
     label_smoothing: float = 0
     axis: int = -1
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "from_logits", check_flag("from_logits", self.from_logits))
-        _validation.check_label_smoothing(self.label_smoothing)
-        _validation.check_axis(self.axis, 1 << 30)  # the type only; the range is checked per input
-
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
         _validation.check_same_shape("y_true", y_true.shape, "y_pred", y_pred.shape)
-        return categorical_crossentropy_values(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
+        return _formulas.categorical_ce_per_sample(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
     """Weighted mean of the sparse categorical cross entropy (``tf.keras.metrics.SparseCategoricalCrossentropy``).
 
@@ -70,15 +63,9 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     ignore_class: int | None = None
     axis: int = -1
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "from_logits", check_flag("from_logits", self.from_logits))
-        _validation.check_ignore_class(self.ignore_class)
-        _validation.check_axis(self.axis, 1 << 30)  # the type only; the range is checked per input
-
     def values_and_mask(self, y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array | None]:
         try:
-            values, valid = backend.sparse_categorical_cross_entropy(
+            values, valid = _formulas.keras_sparse_categorical_ce(
                 y_true, y_pred, self.from_logits, self.axis, self.ignore_class
             )
         except ValueError as error:
@@ -88,7 +75,7 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         return values, None if self.ignore_class is None else valid
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class BinaryCrossentropy(MeanMetricWrapper):
     """Weighted mean of the binary cross entropy (``tf.keras.metrics.BinaryCrossentropy``).
 
@@ -107,14 +94,9 @@ class BinaryCrossentropy(MeanMetricWrapper):
     from_logits: bool = False
     label_smoothing: float = 0
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "from_logits", check_flag("from_logits", self.from_logits))
-        _validation.check_label_smoothing(self.label_smoothing)
-
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
         if self.from_logits:
             _validation.check_same_shape("y_true", y_true.shape, "y_pred", y_pred.shape)
         else:
             _validation.check_broadcastable("y_true", y_true.shape, "y_pred", y_pred.shape)
-        return binary_crossentropy_values(y_true, y_pred, self.from_logits, self.label_smoothing, -1)
+        return _formulas.binary_ce_per_sample(y_true, y_pred, self.from_logits, self.label_smoothing, -1)

@@ -6,13 +6,13 @@ import dataclasses
 
 import jax
 
-from jaxent.losses import absolute_error_values, squared_error_values
+from jaxent import _formulas
 from jaxent.metrics._base import MeanMetricWrapper
 
 __all__ = ["MeanSquaredError", "MeanAbsoluteError"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class MeanSquaredError(MeanMetricWrapper):
     """Weighted mean of ``mean((y_pred - y_true)**2, axis=-1)`` (``tf.keras.metrics.MeanSquaredError``).
 
@@ -30,10 +30,10 @@ class MeanSquaredError(MeanMetricWrapper):
     name: str = "mean_squared_error"
 
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-        return squared_error_values(y_true, y_pred)
+        return _formulas.squared_error_per_sample(y_true, y_pred)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class MeanAbsoluteError(MeanMetricWrapper):
     """Weighted mean of ``mean(|y_pred - y_true|, axis=-1)`` (``tf.keras.metrics.MeanAbsoluteError``).
 
@@ -48,4 +48,4 @@ class MeanAbsoluteError(MeanMetricWrapper):
     name: str = "mean_absolute_error"
 
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-        return absolute_error_values(y_true, y_pred)
+        return _formulas.absolute_error_per_sample(y_true, y_pred)

@@ -10,6 +10,32 @@ unnormalised/all-zero/negative rows, logits ±100/±1e4/0, non-last axes, ``igno
 label smoothing, every accepted ``sample_weight`` shape and every reduction, empty batches,
 rank-1 ``y``, the y_true/y_pred squeeze rule, float16/bfloat16/float64, random batches).
 
+Added for tracker issue 11:
+
+* extreme logits (``gen_extreme_logits``): every logits path (``nn`` sparse/softmax/sigmoid
+  CE, the ``backend`` and ``losses`` crossentropies with ``from_logits=True``, their Loss
+  classes) on float32 logits ~ +-1e4 with O(1) losses: hand-made rows that are exact in
+  float32 (equal entries, offsets of 0.25..3, one-ulp spreads, mixed signs, -5e3, 3e4), and
+  random ``+-1e4 + N(0, 3)`` batches; non-last axes, smoothed labels, ``ignore_class``,
+  sample weights. TF's sparse/softmax values are exact to float32 rounding here. Sigmoid CE:
+  "exact_products" cases have every ``x * z`` exact in float32; in "rounded_products" (and
+  the random ``pm_1e4`` batches) TF rounds ``x * z`` before subtracting it, which the stored
+  value keeps (up to ulp(x)/2 ~ 5e-4 from the exact loss).
+* the fused loss ``nn.linear_sparse_softmax_cross_entropy`` (``gen_fused``; jaxent only):
+  features/kernel/bias chosen so that ``features @ kernel + bias`` is exact in float32
+  (small-integer features, kernel and bias on a 1/4 grid, logits ~ +-1e4..3e4); the reference
+  is TF's sparse softmax CE of ``tf.matmul(features, kernel) + bias`` (value, and gradients
+  w.r.t. features, kernel, bias through ``tf.matmul``), with ``ignore_class`` (those tokens:
+  0, zero gradient), ``label_smoothing`` (TF softmax CE on ``onehot * (1 - ls) + ls / V``),
+  ``kernel_layout="vd"`` and rank-3 features. ``meta["tf_max_abs_error_vs_float64"]`` gives
+  how far TF's float32 value and gradients are from the exact float64 ones (the features
+  gradient sums ~1e4-sized kernel entries, so TF's own rounding there is up to ~3e-3).
+* Python floats with float64 tensors (``gen_python_scalars``; see ``probe_float64.py``): Loss
+  classes with a Python float / list ``sample_weight`` on float64 ``y_pred`` (every class and
+  reduction), np.float64 weights (exact), Python list / float ``y_true``, ``label_smoothing``
+  and epsilon in float64 (exact), and ``metrics.binary_accuracy`` with a Python float
+  ``threshold`` (Keras uses f64(f32(t))) or an np.float64 one (exact).
+
 How to run it (not run in CI; needs TensorFlow, which the jaxent test environment must not
 have)::
 
@@ -19,13 +45,17 @@ have)::
 
 The output is deterministic: every random input comes from a fixed seed, and the exact arrays
 fed to Keras are stored with the case (TF's CPU kernels differ by an ulp between SIMD packets
-and the scalar tail, so tests must never regenerate inputs).
+and the scalar tail, so tests must never regenerate inputs). One machine dependence: NumPy's
+float64 ``exp`` differs in the last bit between CPUs with and without AVX-512, so the three
+cases whose float64 inputs are NumPy softmaxes (``*random_64x10_probs*_f64``) may change in the
+last bit when the file is regenerated on another CPU; every other case is byte-identical.
 
 Case conventions (file format: ``goldenio.py``)
 -----------------------------------------------
 ``fn``      dotted jaxent name relative to the package: ``"nn.sigmoid_cross_entropy_with_logits"``,
             ``"backend.categorical_crossentropy"``, ``"losses.binary_crossentropy"``,
-            ``"utils.to_categorical"``, or a Loss class such as ``"losses.MeanSquaredError"``.
+            ``"utils.to_categorical"``, ``"nn.linear_sparse_softmax_cross_entropy"``,
+            ``"metrics.binary_accuracy"``, or a Loss class such as ``"losses.MeanSquaredError"``.
 ``kwargs``  functions: keyword options of the call (``from_logits``, ``axis``, ...; for
             ``to_categorical`` ``dtype`` is a dtype name string).
             Loss classes: the **constructor** options (``reduction``, ``from_logits``, ...).
@@ -42,7 +72,12 @@ Case conventions (file format: ``goldenio.py``)
             ops only).
             ``<output>_documented``: where API.md's "Deliberate differences" make jaxent differ
             from Keras, what jaxent must return instead (``value`` stays Keras's).
-``meta``    ``result_dtype`` (dtype of jaxent's value), ``deviation`` (API.md difference, for
+``meta``    ``python_scalars``: inputs (stored as float64 arrays holding the exact values) that
+            the call passes as Python floats, or nested lists of them, instead of arrays; a
+            kwarg named there (``threshold``) is a Python float as stored anyway.
+            ``numpy_scalars``: inputs passed as ``np.float64`` scalars (lists of them), and
+            kwargs passed as ``np.float64``.
+            ``result_dtype`` (dtype of jaxent's value), ``deviation`` (API.md difference, for
             cases where jaxent deliberately differs; ``"raises"`` marks the ones where jaxent
             must raise ``ValueError`` instead of returning), ``note``, and for 16-bit cases
             ``keras_native_value`` (what Keras computes natively in 16 bits).
@@ -130,6 +165,35 @@ KERAS = {
     "losses.mae": keras.losses.mae,
     "losses.MAE": keras.losses.MAE,
 }
+
+
+def fused_reference(features, kernel, labels, bias=None, ignore_class=None, label_smoothing=0.0, kernel_layout="dv"):
+    """TF reference for the fused loss: CE of ``features @ kernel + bias`` with tf.matmul and tf.nn.
+
+    Sparse CE (``tf.nn.sparse_softmax_cross_entropy_with_logits``), or with label smoothing the
+    softmax CE on ``onehot * (1 - ls) + ls / V``; ``ignore_class`` tokens are 0 (tf.where, so
+    their gradient is 0 too).
+    """
+    flat = tf.reshape(features, [-1, features.shape[-1]])
+    logits = tf.matmul(flat, kernel, transpose_b=kernel_layout == "vd")
+    if bias is not None:
+        logits = logits + bias
+    vocab = logits.shape[-1]
+    flat_labels = tf.reshape(labels, [-1])
+    valid = None if ignore_class is None else tf.not_equal(flat_labels, ignore_class)
+    safe = flat_labels if valid is None else tf.where(valid, flat_labels, tf.zeros_like(flat_labels))
+    if label_smoothing:
+        target = tf.one_hot(safe, vocab, dtype=logits.dtype) * (1 - label_smoothing) + label_smoothing / vocab
+        loss = tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=logits)
+    else:
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
+    if valid is not None:
+        loss = tf.where(valid, loss, tf.zeros_like(loss))
+    return tf.reshape(loss, tf.shape(labels))
+
+
+KERAS["nn.linear_sparse_softmax_cross_entropy"] = fused_reference
+KERAS["metrics.binary_accuracy"] = keras.metrics.binary_accuracy
 for _cls in (
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
@@ -147,12 +211,28 @@ DIFF = {
     "backend.categorical_crossentropy": ("target", "output"),
     "backend.sparse_categorical_crossentropy": ("output",),
     "backend.binary_crossentropy": ("target", "output"),
+    "nn.linear_sparse_softmax_cross_entropy": ("features", "kernel", "bias"),
+    "metrics.binary_accuracy": (),
 }
 
 
-def run_keras(fn, inputs, kwargs, diff, second=()):
-    """Keras's value and gradients of sum(value) for numpy ``inputs`` fed as tf.constant."""
-    tensors = {k: tf.constant(v) for k, v in inputs.items()}
+def feed(name, value, python=(), numpy=()):
+    """What Keras is given for input ``name``: a tf.constant, or a Python / NumPy scalar (list)."""
+    if name in python:
+        return value.tolist()  # Python float, or nested lists of Python floats
+    if name in numpy:
+        return value[()] if value.ndim == 0 else list(value)  # np.float64 scalars
+    return tf.constant(value)
+
+
+def run_keras(fn, inputs, kwargs, diff, second=(), python=(), numpy=()):
+    """Keras's value and gradients of sum(value) for numpy ``inputs`` fed as tf.constant.
+
+    Inputs named in ``python`` / ``numpy`` are fed as Python floats (lists) / np.float64
+    scalars instead (never differentiated); kwargs named in ``numpy`` become np.float64.
+    """
+    tensors = {k: feed(k, v, python, numpy) for k, v in inputs.items()}
+    kwargs = {k: (np.float64(v) if k in numpy else v) for k, v in kwargs.items()}
     call = KERAS[fn]
     with tf.GradientTape(persistent=True) as outer:
         for k in diff:
@@ -209,10 +289,13 @@ def true_softmax_gradient(inputs, kwargs, outputs):
 
 
 def add(name, fn, inputs, kwargs=None, *, second=(), deviation=None, documented=None, note=None,
-        no_grad=()):
+        no_grad=(), python_scalars=(), numpy_scalars=(), extra_meta=None):
     """Run Keras on ``inputs`` and append the case ``<fn>/<name>``.
 
     ``documented``: callable returning extra ``<output>_documented`` arrays (deviations).
+    ``python_scalars`` / ``numpy_scalars``: inputs (stored as float64 arrays holding the exact
+    values) that are passed as Python floats (lists) / np.float64 scalars; kwargs named there
+    are documentation (Python floats) / passed as np.float64. Recorded in ``meta``.
     """
     kwargs = dict(kwargs or {})
     inputs = {k: np.asarray(v) for k, v in inputs.items()}
@@ -224,8 +307,12 @@ def add(name, fn, inputs, kwargs=None, *, second=(), deviation=None, documented=
         if k in inputs and np.issubdtype(inputs[k].dtype.type, np.floating)
         or k in inputs and inputs[k].dtype == DTYPES["bfloat16"]
     ]
-    diff = [k for k in diff if k not in no_grad]
-    meta = {}
+    diff = [k for k in diff if k not in no_grad and k not in python_scalars and k not in numpy_scalars]
+    meta = dict(extra_meta or {})
+    if python_scalars:
+        meta["python_scalars"] = sorted(python_scalars)
+    if numpy_scalars:
+        meta["numpy_scalars"] = sorted(numpy_scalars)
     if note:
         meta["note"] = note
     if deviation:
@@ -254,12 +341,14 @@ def add(name, fn, inputs, kwargs=None, *, second=(), deviation=None, documented=
             outputs[f"grad2_{k}"] = ref[f"grad2_{k}"].astype(inputs[k].dtype)
         meta["reference"] = f"Keras in float32 on the {case_dtype}-rounded inputs, cast to {case_dtype}"
     else:
-        outputs = run_keras(fn, inputs, kwargs, diff, second)
+        outputs = run_keras(fn, inputs, kwargs, diff, second, python_scalars, numpy_scalars)
     result_dtype = dtype_name(outputs["value"])
     if fn == "nn.softmax_cross_entropy_with_logits" and documented is None and "grad_logits" in outputs:
         # Label rows that do not sum to 1 in the computation (e.g. [.2,.3,.5] rounded to
         # bfloat16) make TF's kernel gradient differ from the true one jaxent returns.
-        true = true_softmax_gradient(inputs, kwargs, outputs)["grad_logits"]
+        # Python-float labels reach Keras as f64(f32(labels)): check with what it saw.
+        seen = {k: (v.astype(np.float32).astype(v.dtype) if k in python_scalars else v) for k, v in inputs.items()}
+        true = true_softmax_gradient(seen, kwargs, outputs)["grad_logits"]
         kernel = outputs["grad_logits"]
         tol = {"float64": 1e-13, "float32": 1e-6}.get(result_dtype, 0.0)
         if not np.allclose(true.astype(np.float64), kernel.astype(np.float64), rtol=tol, atol=tol, equal_nan=True):
@@ -970,12 +1059,416 @@ def gen_loss_classes():
         {"ignore_class": 255, "reduction": "sum"})
 
 
+# --------------------------------------------------------------------------------------------
+# Extreme logits (tracker issue 11): |x| ~ 1e4 with O(1) losses, every logits path.
+
+ULP_1E4 = 2.0**-10  # float32 spacing in [8192, 16384): offsets that are multiples are exact
+
+# Rows of four logits ~ +-1e4 whose softmax CE is O(1) for the label (except where noted), all
+# exactly representable in float32, so Keras and jaxent see the same numbers.
+EXTREME_ROWS = np.array(
+    [
+        [1e4, 1e4, 1e4, 1e4],  # ln 4
+        [1e4, 1e4 - 0.5, 1e4 - 3, 1e4 - 1],
+        [-1e4, -1e4 + 0.25, -1e4 + 1, -1e4 + 2],
+        [1e4, -1e4, 0, 1e4 - 2],  # mixed signs
+        [-5e3, -5e3 - 0.5, -5e3 + 0.75, -5e3 - 1],  # negative offset
+        [1e4 + 0.5, 1e4 + 0.25, 1e4 + 0.125, 1e4 + 0.375],
+        [1e4 + ULP_1E4, 1e4, 1e4 - ULP_1E4, 1e4 + 2 * ULP_1E4],  # one-ulp spread
+        [3e4, 3e4 - 1, 3e4 + 1.5, 3e4 - 0.5],
+    ]
+)
+EXTREME_LABELS = np.array([0, 0, 3, 3, 2, 1, 3, 1])
+assert np.array_equal(EXTREME_ROWS.astype(np.float32).astype(np.float64), EXTREME_ROWS)
+
+
+def extreme_random(rng, shape, centre=1e4, scale=3.0):
+    """``centre + N(0, scale)`` rounded to float32 (the stored float32 values are what Keras sees)."""
+    return arr(centre + rng.normal(0, scale, shape))
+
+
+def smooth(onehot, ls):
+    return onehot * (1 - ls) + ls / onehot.shape[-1]
+
+
+def gen_extreme_logits():
+    rng = np.random.default_rng(11)
+    x = arr(EXTREME_ROWS)
+    x64 = arr(EXTREME_ROWS, "float64")
+    lab = EXTREME_LABELS.astype(np.int32)
+    onehot = np.eye(4)[EXTREME_LABELS]
+    rand = extreme_random(rng, (64, 10))
+    rand_neg = extreme_random(rng, (64, 10), centre=-1e4)
+    rand_lab = rng.integers(0, 10, 64).astype(np.int32)
+    rand_onehot = np.eye(10)[rand_lab]
+    two = arr([[1e4, 1e4], [1e4, 1e4 - 1], [-1e4 + 0.5, -1e4]])
+
+    fn = "nn.sparse_softmax_cross_entropy_with_logits"
+    add("extreme_rows_1e4", fn, {"labels": lab, "logits": x})
+    add("extreme_rows_1e4_f64", fn, {"labels": lab, "logits": x64})
+    add("extreme_two_class_1e4", fn, {"labels": arr([0, 1, 1], "int32"), "logits": two}, note="[1e4, 1e4] -> ln 2")
+    add("extreme_rows_1e4_rank3", fn, {"labels": lab.reshape(2, 4), "logits": x.reshape(2, 4, 4)})
+    add("random_64x10_1e4_plus_normal3", fn, {"labels": rand_lab, "logits": rand})
+    add("random_64x10_minus_1e4_plus_normal3", fn, {"labels": rand_lab, "logits": rand_neg})
+
+    fn = "nn.softmax_cross_entropy_with_logits"
+    add("extreme_rows_1e4_onehot", fn, {"labels": arr(onehot), "logits": x})
+    add("extreme_rows_1e4_onehot_f64", fn, {"labels": arr(onehot, "float64"), "logits": x64})
+    add("extreme_rows_1e4_smoothed_0.1", fn, {"labels": arr(smooth(onehot, 0.1)), "logits": x})
+    add("extreme_rows_1e4_axis0", fn, {"labels": arr(onehot.T), "logits": arr(EXTREME_ROWS.T)}, {"axis": 0})
+    add("extreme_rows_1e4_rank3_axis1", fn,
+        {"labels": arr(onehot.reshape(2, 4, 4).transpose(0, 2, 1)),
+         "logits": arr(EXTREME_ROWS.reshape(2, 4, 4).transpose(0, 2, 1))},
+        {"axis": 1})
+    add("random_64x10_1e4_plus_normal3_onehot", fn, {"labels": arr(rand_onehot), "logits": rand})
+    add("random_64x10_minus_1e4_plus_normal3_smoothed_0.2", fn, {"labels": arr(smooth(rand_onehot, 0.2)), "logits": rand_neg})
+
+    # Sigmoid CE at |x| ~ 1e4 is O(1) only for labels within ~1e-4 of 0 (x < 0) or 1 (x > 0).
+    # "exact products": every x * z is exact in float32, so TF's max(x,0) - x*z + log1p(..) is
+    # exact too. "rounded products": x * z (x > 0, z near 1) needs more bits than float32 has;
+    # TF rounds it before subtracting (an error up to ulp(x)/2 ~ 5e-4), a fused multiply-add
+    # would not: these cases pin what TF's unfused formula gives.
+    sig_x = arr([1e4, -1e4, -1e4 - 0.25, 1e4, -1e4, 12288, -3e4, 1e4, 1e4, -1e4])
+    sig_z = arr([1 - 2**-13, 2**-13, 2**-12, 1, 0, 1 - 2**-12, 2**-15, 1 - 2**-14, 1 - 3 * 2**-14, 3 * 2**-14])
+    assert np.array_equal((sig_x * sig_z).astype(np.float64), sig_x.astype(np.float64) * sig_z)
+    sig_rx = arr([3e4, 1e4 + 0.5, 1e4 + 0.125, 2e4 + 0.5])
+    sig_rz = arr([1 - 2**-15, 1 - 2**-14, 1 - 2**-13, 1 - 2**-14])
+    assert not np.any((sig_rx * sig_rz).astype(np.float64) == sig_rx.astype(np.float64) * sig_rz)
+    sign = np.where(rng.uniform(size=(64, 10)) < 0.5, -1.0, 1.0)
+    sig_rand = arr(sign * (1e4 + rng.normal(0, 3, (64, 10))))
+    sig_rand_z = arr(np.where(sign > 0, 1 - rng.integers(0, 16, (64, 10)) * 2**-14, rng.integers(0, 16, (64, 10)) * 2**-14))
+    fn = "nn.sigmoid_cross_entropy_with_logits"
+    add("extreme_1e4_exact_products", fn, {"labels": sig_z, "logits": sig_x})
+    add("extreme_1e4_exact_products_f64", fn, {"labels": arr(sig_z, "float64"), "logits": arr(sig_x, "float64")})
+    add("extreme_1e4_rounded_products", fn, {"labels": sig_rz, "logits": sig_rx},
+        note="TF rounds x*z to float32 before subtracting it from x: up to ulp(x)/2 from the exact loss")
+    add("random_64x10_pm_1e4", fn, {"labels": sig_rand_z, "logits": sig_rand})
+
+    fn = "backend.categorical_crossentropy"
+    add("from_logits_extreme_rows_1e4", fn, {"target": arr(onehot), "output": x}, {"from_logits": True})
+    add("from_logits_extreme_rows_1e4_axis0", fn, {"target": arr(onehot.T), "output": arr(EXTREME_ROWS.T)},
+        {"from_logits": True, "axis": 0})
+    add("from_logits_random_64x10_1e4", fn, {"target": arr(rand_onehot), "output": rand}, {"from_logits": True})
+    fn = "backend.sparse_categorical_crossentropy"
+    lab64 = EXTREME_LABELS.astype(np.int64)
+    add("from_logits_extreme_rows_1e4", fn, {"target": lab64, "output": x}, {"from_logits": True})
+    add("from_logits_extreme_rows_1e4_ignore_minus1", fn,
+        {"target": np.where(np.arange(8) % 3 == 1, -1, lab64).astype(np.int64), "output": x},
+        {"from_logits": True, "ignore_class": -1})
+    add("from_logits_extreme_rows_1e4_ignore_valid_3", fn, {"target": lab64, "output": x},
+        {"from_logits": True, "ignore_class": 3})
+    rand_lab_ign = np.where(rng.uniform(size=64) < 0.3, 255, rand_lab).astype(np.int64)
+    add("from_logits_random_64x10_1e4_ignore_255", fn, {"target": rand_lab_ign, "output": rand},
+        {"from_logits": True, "ignore_class": 255})
+    add("from_logits_random_64x10_minus_1e4", fn, {"target": rand_lab.astype(np.int64), "output": rand_neg},
+        {"from_logits": True})
+    fn = "backend.binary_crossentropy"
+    add("from_logits_extreme_1e4_exact_products", fn, {"target": sig_z, "output": sig_x}, {"from_logits": True})
+    add("from_logits_extreme_1e4_rounded_products", fn, {"target": sig_rz, "output": sig_rx}, {"from_logits": True})
+    add("from_logits_random_64x10_pm_1e4", fn, {"target": sig_rand_z, "output": sig_rand}, {"from_logits": True})
+
+    fn = "losses.categorical_crossentropy"
+    for ls in (0.0, 0.1):
+        add(f"from_logits_extreme_rows_1e4_ls{ls}", fn, {"y_true": arr(onehot), "y_pred": x},
+            {"from_logits": True, "label_smoothing": ls})
+        add(f"from_logits_random_64x10_1e4_ls{ls}", fn, {"y_true": arr(rand_onehot), "y_pred": rand},
+            {"from_logits": True, "label_smoothing": ls})
+    add("from_logits_extreme_rows_1e4_axis0_ls0.1", fn, {"y_true": arr(onehot.T), "y_pred": arr(EXTREME_ROWS.T)},
+        {"from_logits": True, "label_smoothing": 0.1, "axis": 0})
+    add("from_logits_extreme_rows_1e4_f64_ls0.1", fn, {"y_true": arr(onehot, "float64"), "y_pred": x64},
+        {"from_logits": True, "label_smoothing": 0.1})
+    fn = "losses.sparse_categorical_crossentropy"
+    add("from_logits_extreme_rows_1e4", fn, {"y_true": lab64, "y_pred": x}, {"from_logits": True})
+    add("from_logits_extreme_rows_1e4_ignore_minus1", fn,
+        {"y_true": np.where(np.arange(8) % 3 == 1, -1, lab64).astype(np.int64), "y_pred": x},
+        {"from_logits": True, "ignore_class": -1})
+    add("from_logits_random_64x10_1e4", fn, {"y_true": rand_lab.astype(np.int64), "y_pred": rand}, {"from_logits": True})
+    fn = "losses.binary_crossentropy"
+    add("from_logits_extreme_1e4_exact_products", fn, {"y_true": sig_z.reshape(2, 5), "y_pred": sig_x.reshape(2, 5)},
+        {"from_logits": True})
+    add("from_logits_extreme_1e4_rounded_products", fn, {"y_true": sig_rz.reshape(2, 2), "y_pred": sig_rx.reshape(2, 2)},
+        {"from_logits": True})
+    add("from_logits_random_64x10_pm_1e4", fn, {"y_true": sig_rand_z, "y_pred": sig_rand}, {"from_logits": True})
+
+    sw8 = arr([1, 0.5, 2, 0, 1, 3, 0.25, 1])
+    fn = "losses.CategoricalCrossentropy"
+    for red in ("auto", "sum", "none"):
+        add(f"from_logits_extreme_rows_1e4_{red}", fn, {"y_true": arr(onehot), "y_pred": x},
+            {"from_logits": True, "reduction": red})
+    add("from_logits_extreme_rows_1e4_auto_sw_B", fn, {"y_true": arr(onehot), "y_pred": x, "sample_weight": sw8},
+        {"from_logits": True})
+    add("from_logits_extreme_rows_1e4_ls0.1_sum_sw_B", fn, {"y_true": arr(onehot), "y_pred": x, "sample_weight": sw8},
+        {"from_logits": True, "label_smoothing": 0.1, "reduction": "sum"})
+    add("from_logits_random_64x10_1e4_auto", fn, {"y_true": arr(rand_onehot), "y_pred": rand}, {"from_logits": True})
+    fn = "losses.SparseCategoricalCrossentropy"
+    for red in ("auto", "sum", "none"):
+        add(f"from_logits_extreme_rows_1e4_{red}", fn, {"y_true": lab64, "y_pred": x},
+            {"from_logits": True, "reduction": red})
+    add("from_logits_extreme_rows_1e4_auto_sw_B", fn, {"y_true": lab64, "y_pred": x, "sample_weight": sw8},
+        {"from_logits": True})
+    add("from_logits_extreme_rows_1e4_ignore_minus1_auto_sw_B", fn,
+        {"y_true": np.where(np.arange(8) % 3 == 1, -1, lab64).astype(np.int64), "y_pred": x, "sample_weight": sw8},
+        {"from_logits": True, "ignore_class": -1})
+    add("from_logits_random_64x10_1e4_ignore_255_sum", fn, {"y_true": rand_lab_ign, "y_pred": rand},
+        {"from_logits": True, "ignore_class": 255, "reduction": "sum"})
+    fn = "losses.BinaryCrossentropy"
+    for red in ("auto", "sum", "none"):
+        add(f"from_logits_extreme_1e4_exact_products_{red}", fn,
+            {"y_true": sig_z.reshape(2, 5), "y_pred": sig_x.reshape(2, 5)},
+            {"from_logits": True, "reduction": red})
+    add("from_logits_extreme_1e4_exact_products_auto_sw_B", fn, {"y_true": sig_z.reshape(5, 2), "y_pred": sig_x.reshape(5, 2),
+                                                  "sample_weight": arr([1, 0.5, 2, 0, 3])}, {"from_logits": True})
+    add("from_logits_random_64x10_pm_1e4_auto", fn, {"y_true": sig_rand_z, "y_pred": sig_rand}, {"from_logits": True})
+
+
+# --------------------------------------------------------------------------------------------
+# nn.linear_sparse_softmax_cross_entropy (jaxent's fused loss; no Keras namesake). The
+# reference is TF's CE of tf.matmul(features, kernel) + bias (fused_reference), on inputs
+# chosen so that the matmul is exact in float32: small-integer features and kernel entries on
+# a 1/4 grid, so every product and partial sum is a multiple of 1/4 below 2**16.
+
+
+def fused_float64_reference(inputs, kwargs):
+    """Exact float64 value and gradients of the fused loss (documentation of TF's rounding)."""
+    f = inputs["features"].astype(np.float64).reshape(-1, inputs["features"].shape[-1])
+    k = inputs["kernel"].astype(np.float64)
+    if kwargs.get("kernel_layout") == "vd":
+        k = k.T
+    logits = f @ k + (0 if "bias" not in inputs else inputs["bias"].astype(np.float64))
+    labels = inputs["labels"].reshape(-1)
+    ignore, ls = kwargs.get("ignore_class"), kwargs.get("label_smoothing", 0.0)
+    valid = np.ones(labels.shape, bool) if ignore is None else labels != ignore
+    target = np.eye(logits.shape[1])[np.where(valid, labels, 0)] * (1 - ls) + ls / logits.shape[1]
+    m = logits.max(1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(logits - m).sum(1))
+    value = np.where(valid, (target * (lse[:, None] - logits)).sum(1), 0.0)
+    g = np.where(valid[:, None], np.exp(logits - lse[:, None]) - target, 0.0)
+    grads = {"features": g @ k.T, "kernel": f.T @ g, "bias": g.sum(0)}
+    if kwargs.get("kernel_layout") == "vd":
+        grads["kernel"] = grads["kernel"].T
+    return value, grads
+
+
+def add_fused(name, inputs, kwargs=None):
+    """Check that the logits are exact in float32 (also through tf.matmul), then add the case.
+
+    ``meta["tf_max_abs_error_vs_float64"]``: TF's distance from the exact float64 outputs.
+    """
+    kwargs = dict(kwargs or {})
+    fn = "nn.linear_sparse_softmax_cross_entropy"
+    f = inputs["features"].astype(np.float64).reshape(-1, inputs["features"].shape[-1])
+    k = inputs["kernel"].astype(np.float64)
+    logits64 = f @ (k.T if kwargs.get("kernel_layout") == "vd" else k)
+    if "bias" in inputs:
+        logits64 = logits64 + inputs["bias"]
+    assert np.array_equal(logits64.astype(np.float32).astype(np.float64), logits64), f"{name}: logits not exact in f32"
+    flat = inputs["features"].reshape(-1, f.shape[1])
+    tf_logits = tf.matmul(flat, inputs["kernel"], transpose_b=kwargs.get("kernel_layout") == "vd").numpy()
+    if "bias" in inputs:
+        tf_logits = tf_logits + inputs["bias"]
+    assert np.array_equal(tf_logits.astype(np.float64), logits64), f"{name}: tf.matmul is not exact"
+    value64, grads64 = fused_float64_reference(inputs, kwargs)
+    before = len(CASES)
+    add(name, fn, inputs, kwargs,
+        note="reference: TF CE of tf.matmul(features, kernel) + bias; the logits are exact in float32")
+    case = CASES[before]
+    exact = {"value": value64, **{f"grad_{key}": g for key, g in grads64.items()}}
+    errors = {
+        key: float(np.max(np.abs(case["outputs"][key] - exact[key].reshape(case["outputs"][key].shape)), initial=0.0))
+        for key in exact
+        if key in case["outputs"]
+    }
+    case["meta"]["tf_max_abs_error_vs_float64"] = errors
+    case["meta"]["max_abs_logit"] = float(np.max(np.abs(logits64)))
+
+
+def gen_fused():
+    rng = np.random.default_rng(12)
+    # One-hot features pick a kernel row: the logits are EXTREME_ROWS, exactly.
+    add_fused("onehot_features_extreme_rows_1e4", {"features": arr(np.eye(8)), "kernel": arr(EXTREME_ROWS),
+                                                   "labels": EXTREME_LABELS.astype(np.int32)})
+    # Small-integer features (rows summing to >= 4) on a kernel 2500 + k/4: logits ~ 1e4..3e4
+    # with an O(1)-O(10) spread.
+    n, d, v = 32, 6, 12
+    feats = rng.integers(0, 3, (n, d))
+    feats[:, 0] = np.maximum(0, 4 - feats[:, 1:].sum(1))
+    feats = arr(feats)
+    kernel = arr(2500 + rng.integers(-4, 5, (d, v)) / 4)
+    labels = rng.integers(0, v, n).astype(np.int32)
+    bias = arr(rng.integers(-6, 7, v) / 4)
+    add_fused("small_int_features_kernel_2500", {"features": feats, "kernel": kernel, "labels": labels})
+    add_fused("small_int_features_kernel_2500_bias", {"features": feats, "kernel": kernel, "labels": labels, "bias": bias})
+    ignored = np.where(np.arange(n) % 4 == 1, -100, labels).astype(np.int32)
+    add_fused("small_int_features_kernel_2500_bias_ignore_minus100",
+              {"features": feats, "kernel": kernel, "labels": ignored, "bias": bias}, {"ignore_class": -100})
+    add_fused("small_int_features_kernel_2500_ignore_valid_0", {"features": feats, "kernel": kernel, "labels": labels},
+              {"ignore_class": 0})
+    add_fused("small_int_features_kernel_2500_ls0.1", {"features": feats, "kernel": kernel, "labels": labels},
+              {"label_smoothing": 0.1})
+    add_fused("small_int_features_kernel_2500_bias_ignore_minus100_ls0.1",
+              {"features": feats, "kernel": kernel, "labels": ignored, "bias": bias},
+              {"ignore_class": -100, "label_smoothing": 0.1})
+    add_fused("small_int_features_kernel_2500_vd", {"features": feats, "kernel": arr(kernel.T), "labels": labels},
+              {"kernel_layout": "vd"})
+    add_fused("rank3_features_kernel_2500", {"features": feats.reshape(4, 8, d), "kernel": kernel,
+                                            "labels": labels.reshape(4, 8)})
+    # Negative logits ~ -1e4 and a bias that carries the magnitude (features 0 -> logits = bias).
+    feats = arr(rng.integers(0, 2, (16, 4)))
+    kernel = arr(-2500 + rng.integers(-8, 9, (4, 10)) / 4)
+    bias = arr(-1e4 + rng.integers(-12, 13, 10) / 4)
+    add_fused("binary_features_negative_kernel_bias_minus_1e4",
+              {"features": feats, "kernel": kernel, "labels": rng.integers(0, 10, 16).astype(np.int32), "bias": bias})
+
+
+# --------------------------------------------------------------------------------------------
+# Python floats against float64 tensors (tracker issue 11; see probe_float64.py). Keras turns
+# a Python float (or list of them) given as sample_weight / y_true / threshold into a float32
+# tensor before casting it to float64; label_smoothing and epsilon stay exact. Values are
+# chosen where float32 rounding shows (0.7, 0.1, 1/3).
+
+PY_LOSS_CLASSES = [
+    ("CategoricalCrossentropy", {}, "cce"),
+    ("CategoricalCrossentropy", {"from_logits": True}, "cce_logits"),
+    ("SparseCategoricalCrossentropy", {}, "scce"),
+    ("SparseCategoricalCrossentropy", {"ignore_class": 1}, "scce_ignore"),
+    ("BinaryCrossentropy", {}, "bce"),
+    ("BinaryCrossentropy", {"from_logits": True}, "bce_logits"),
+    ("MeanSquaredError", {}, "mse"),
+    ("MeanAbsoluteError", {}, "mae"),
+]
+
+
+def py_loss_data(tag):
+    """(y_true, y_pred) float64 data for a Loss class of PY_LOSS_CLASSES, batch 3."""
+    probs = arr([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], "float64")
+    logits = arr([[1, 2, 3], [100, 0, -100], [0.5, -1, 2]], "float64")
+    onehot = arr([[0, 1, 0], [0, 0, 1], [1, 0, 0]], "float64")
+    return {
+        "cce": (onehot, probs),
+        "cce_logits": (onehot, logits),
+        "scce": (arr([1, 2, 0], "int64"), probs),
+        "scce_ignore": (arr([1, 2, 0], "int64"), probs),
+        "bce": (arr([[0, 1], [0, 0], [1, 1]], "float64"), arr([[0.6, 0.4], [0.4, 0.6], [0.7, 0.2]], "float64")),
+        "bce_logits": (arr([[0, 1], [0, 0], [1, 1]], "float64"), arr([[1.5, -0.5], [20, 0.25], [-3, 7]], "float64")),
+        "mse": (arr([[0, 1], [0, 0], [1, 1]], "float64"), arr([[0.6, 0.4], [0.4, 0.6], [0.7, 0.2]], "float64")),
+        "mae": (arr([[0, 1], [0, 0], [1, 1]], "float64"), arr([[0.6, 0.4], [0.4, 0.6], [0.7, 0.2]], "float64")),
+    }[tag]
+
+
+def py(value):
+    """A Python float / list as the float64 array that stores it exactly."""
+    return np.asarray(value, np.float64)
+
+
+def gen_python_scalars():
+    note = "Keras: a Python float becomes float32 before the cast to float64 (f64(f32(x)))"
+    for cls, opts, tag in PY_LOSS_CLASSES:
+        fn = f"losses.{cls}"
+        y_true, y_pred = py_loss_data(tag)
+        pre = "".join(f"{k}_{v}_".replace("from_logits_True", "from_logits") for k, v in opts.items())
+        for red in REDUCTIONS:
+            add(f"{pre}python_float_sw_0.7_{red}_float64", fn, {"y_true": y_true, "y_pred": y_pred, "sample_weight": py(0.7)},
+                {**opts, "reduction": red}, python_scalars=("sample_weight",), note=note)
+        add(f"{pre}python_list_sw_auto_float64", fn,
+            {"y_true": y_true, "y_pred": y_pred, "sample_weight": py([0.7, 0.1, 1 / 3])},
+            {**opts}, python_scalars=("sample_weight",), note=note)
+        add(f"{pre}python_float_sw_1_3_sum_float64", fn, {"y_true": y_true, "y_pred": y_pred, "sample_weight": py(1 / 3)},
+            {**opts, "reduction": "sum"}, python_scalars=("sample_weight",), note=note)
+    for cls, opts, tag in (PY_LOSS_CLASSES[6], PY_LOSS_CLASSES[4], PY_LOSS_CLASSES[3]):
+        fn = f"losses.{cls}"
+        y_true, y_pred = py_loss_data(tag)
+        add("numpy_float64_sw_0.7_auto_float64", fn, {"y_true": y_true, "y_pred": y_pred, "sample_weight": py(0.7)},
+            {**opts}, numpy_scalars=("sample_weight",), note="np.float64 scalar: exact (TF infers float64)")
+        add("numpy_float64_list_sw_sum_float64", fn,
+            {"y_true": y_true, "y_pred": y_pred, "sample_weight": py([0.7, 0.1, 1 / 3])},
+            {**opts, "reduction": "sum"}, numpy_scalars=("sample_weight",), note="list of np.float64: exact")
+
+    # y_true as Python lists / floats with float64 y_pred. Categorical rows use 0.7/0.3, whose
+    # float32 roundings still sum to exactly 1 (so TF's softmax-CE kernel gradient is the true one).
+    yt_reg = [[0.7, 0.1, 0.2], [1 / 3, 0.1, 0.7]]
+    yt_cat = [[0.7, 0.3, 0.0], [0.0, 0.3, 0.7]]
+    yp = arr([[0.5, 0.25, 0.25], [0.2, 0.3, 0.5]], "float64")
+    lg = arr([[1, 2, 3], [0.5, -1, 2]], "float64")
+    for fn, y_true, y_pred, opts in (
+        ("losses.mean_squared_error", yt_reg, yp, {}),
+        ("losses.mean_absolute_error", yt_reg, yp, {}),
+        ("losses.binary_crossentropy", yt_reg, yp, {}),
+        ("losses.binary_crossentropy", yt_reg, lg, {"from_logits": True}),
+        ("losses.categorical_crossentropy", yt_cat, yp, {}),
+        ("losses.categorical_crossentropy", yt_cat, lg, {"from_logits": True}),
+        ("losses.MeanSquaredError", yt_reg, yp, {}),
+        ("losses.BinaryCrossentropy", yt_reg, yp, {"reduction": "sum"}),
+        ("losses.CategoricalCrossentropy", yt_cat, yp, {}),
+    ):
+        tag = "_from_logits" if opts.get("from_logits") else ""
+        add(f"python_list_y_true{tag}_float64", fn, {"y_true": py(y_true), "y_pred": y_pred}, opts,
+            python_scalars=("y_true",), note=note)
+    add("python_list_labels_float64", "nn.softmax_cross_entropy_with_logits", {"labels": py(yt_cat), "logits": lg},
+        python_scalars=("labels",), note=note)
+    add("python_float_y_true_0.7_float64", "losses.mean_squared_error", {"y_true": py(0.7), "y_pred": yp},
+        python_scalars=("y_true",), note=note)
+    add("python_float_y_true_0.7_float64", "losses.MeanSquaredError", {"y_true": py(0.7), "y_pred": yp},
+        python_scalars=("y_true",), note=note)
+    add("python_float_y_true_0.7_python_float_sw_0.1_sum_float64", "losses.MeanAbsoluteError",
+        {"y_true": py(0.7), "y_pred": yp, "sample_weight": py(0.1)}, {"reduction": "sum"},
+        python_scalars=("sample_weight", "y_true"), note=note)
+
+    # label_smoothing is exact in float64 (convert_to_tensor(ls, dtype=y_pred.dtype)).
+    ex = "label_smoothing is exact in float64 (no float32 rounding)"
+    onehot = arr([[0, 1, 0], [0, 0, 1]], "float64")
+    probs = arr([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]], "float64")
+    logits = arr([[1, 2, 3], [100, 0, -100]], "float64")
+    for ls in (0.1, 1 / 3):
+        t = f"{ls:.4g}"
+        add(f"ls{t}_float64_exact", "losses.categorical_crossentropy", {"y_true": onehot, "y_pred": probs},
+            {"label_smoothing": ls}, note=ex)
+        add(f"from_logits_ls{t}_float64_exact", "losses.categorical_crossentropy", {"y_true": onehot, "y_pred": logits},
+            {"label_smoothing": ls, "from_logits": True}, note=ex)
+        add(f"ls{t}_float64_exact", "losses.binary_crossentropy",
+            {"y_true": arr([[0, 1], [0, 0]], "float64"), "y_pred": arr([[0.6, 0.4], [0.4, 0.6]], "float64")},
+            {"label_smoothing": ls}, note=ex)
+        add(f"ls{t}_auto_float64_exact", "losses.CategoricalCrossentropy", {"y_true": onehot, "y_pred": probs},
+            {"label_smoothing": ls}, note=ex)
+        add(f"from_logits_ls{t}_sum_float64_exact", "losses.BinaryCrossentropy",
+            {"y_true": arr([[0, 1], [0, 0]], "float64"), "y_pred": arr([[1.5, -0.5], [20, 0.25]], "float64")},
+            {"label_smoothing": ls, "from_logits": True, "reduction": "sum"}, note=ex)
+
+    # epsilon is exact 1e-7 in float64 (clip bounds and BCE's +eps).
+    add("eps_float64_exact", "backend.binary_crossentropy",
+        {"target": arr([1, 0, 1, 0, 1], "float64"), "output": arr([0, 1, 1e-7, 1 - 1e-7, 2e-7], "float64")},
+        note="float64: eps = 1e-7 exactly: t=1,p=0 -> 15.424948470398375")
+    add("eps_float64_exact", "backend.categorical_crossentropy",
+        {"target": arr([[1, 0], [0, 1]], "float64"), "output": arr([[0, 1], [1e-7, 1 - 1e-7]], "float64")})
+
+    # metrics.binary_accuracy: threshold Python float -> f64(f32(t)) against float64 y_pred.
+    fn = "metrics.binary_accuracy"
+    flips = {
+        0.7: [0.7, 0.6999999999, 0.7000000001, 0.69999998],
+        0.1: [0.1, 0.1000000005, 0.1000000016, 0.0999999],
+        1 / 3: [1 / 3, 0.33333334, 0.3333333433, 0.3333],
+    }
+    for thr, preds in flips.items():
+        t = f"{thr:.4g}"
+        y_true = arr([[1, 1, 1, 1], [0, 0, 0, 0]], "float64")
+        y_pred = arr([preds, preds], "float64")
+        add(f"python_float_threshold_{t}_float64", fn, {"y_true": y_true, "y_pred": y_pred}, {"threshold": thr},
+            python_scalars=("threshold",),
+            note=f"threshold f64(f32({t})) = {float(np.float32(thr))!r}: predictions between it and {t} flip")
+        add(f"numpy_float64_threshold_{t}_float64", fn, {"y_true": y_true, "y_pred": y_pred}, {"threshold": thr},
+            numpy_scalars=("threshold",), note="np.float64 threshold: exact")
+    add("python_float_threshold_0.7_float32", fn, {"y_true": arr([[1, 1, 0]]), "y_pred": arr([[0.7, 0.70000005, 0.7]])},
+        {"threshold": 0.7}, python_scalars=("threshold",))
+
+
 def main():
     gen_to_categorical()
     gen_nn()
     gen_backend()
     gen_loss_functions()
     gen_loss_classes()
+    gen_extreme_logits()
+    gen_fused()
+    gen_python_scalars()
     save_cases(OUT, CASES)
     counts: dict[str, int] = {}
     for case in CASES:

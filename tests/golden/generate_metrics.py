@@ -15,6 +15,14 @@ bfloat16, int and bool inputs, rank-1 ``y``, ``ignore_class`` batches that are p
 ignored), plus every measured value of §13's tables (checked here against the numbers written
 there) and NaN/inf entries at weight 0 (API.md difference 9).
 
+Added for tracker issue 11: streams of the ``from_logits`` metrics (CCE, CCE with label
+smoothing, SCCE, SCCE with ``ignore_class``, BCE) on float32 logits ~ +-1e4 with O(1) losses
+(rows exact in float32, and random ``+-1e4 + N(0, 3)`` batches); and float64 metrics
+(``dtype="float64"``) fed Python floats: ``BinaryAccuracy(threshold=<Python float>)`` at
+predictions between ``t`` and ``f64(f32(t))``, Python float / list ``sample_weight`` for every
+class and ``Mean``, Python ``values`` for ``Mean``, Python list ``y_true``, np.float64 weights
+(exact) and ``label_smoothing`` in float64 (exact). See ``probe_float64.py`` for the rule.
+
 How to run it (not run in CI; needs TensorFlow, which the jaxent test environment must not
 have)::
 
@@ -37,7 +45,10 @@ Case conventions (file format: ``goldenio.py``)
             jaxent differ (a NaN/inf entry at weight 0 poisons Keras's total for ever), what
             jaxent must return instead: Keras on the same stream with the poisoned entries
             replaced by a finite value (they have weight 0, so any finite value gives the same).
-``meta``    ``steps`` (number of updates), ``result_dtype``, ``deviation`` (``"9"``),
+``meta``    ``python_scalars``: inputs (``sample_weight_1``, ...) stored as float64 arrays that the
+            update receives as Python floats or (nested) lists; ``numpy_scalars``: received as
+            ``np.float64`` scalars (lists of them).
+            ``steps`` (number of updates), ``result_dtype``, ``deviation`` (``"9"``),
             ``semantics`` (§13's printed value for the last result, where the case is one of
             its measured examples), ``note``.
 """
@@ -66,7 +77,29 @@ CASES: list[dict] = []
 rng = np.random.default_rng(20240604)
 
 
-def _tensor(a: np.ndarray) -> tf.Tensor:
+class Py:
+    """An input given to Keras as a Python float / list (``numpy=True``: np.float64 scalars).
+
+    Stored in the file as the float64 array that holds the value exactly, its name listed in
+    ``meta["python_scalars"]`` (``meta["numpy_scalars"]``).
+    """
+
+    def __init__(self, value, numpy: bool = False):
+        self.value, self.numpy = value, numpy
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.value, np.float64)
+
+    def feed(self):
+        a = self.array()
+        if self.numpy:
+            return a[()] if a.ndim == 0 else list(a)
+        return a.tolist()
+
+
+def _tensor(a):
+    if isinstance(a, Py):
+        return a.feed()
     return tf.constant(a, dtype=tf.bfloat16) if a.dtype == BF16 else tf.constant(a)
 
 
@@ -91,9 +124,16 @@ def add(name: str, cls_name: str, steps: list[dict], kwargs: dict | None = None,
     the case also gets the ``*_documented`` outputs of the sanitised stream when they differ.
     """
     kwargs = dict(kwargs or {})
-    steps = [{key: np.asarray(value) for key, value in step.items() if value is not None} for step in steps]
+    steps = [
+        {key: value if isinstance(value, Py) else np.asarray(value) for key, value in step.items() if value is not None}
+        for step in steps
+    ]
     outputs = run_keras(cls_name, kwargs, steps)
     meta = {"steps": len(steps), "result_dtype": str(outputs["result_0"].dtype)}
+    for kind, numpy in (("python_scalars", False), ("numpy_scalars", True)):
+        names = [f"{key}_{k}" for k, step in enumerate(steps) for key, v in step.items() if isinstance(v, Py) and v.numpy == numpy]
+        if names:
+            meta[kind] = names
     if note:
         meta["note"] = note
     if semantics is not None:
@@ -101,7 +141,8 @@ def add(name: str, cls_name: str, steps: list[dict], kwargs: dict | None = None,
         assert abs(got - semantics) <= 2e-6 * max(1.0, abs(semantics)), (name, got, semantics)
         meta["semantics"] = semantics
     clean = [_sanitised(step) for step in steps]
-    if any(not np.array_equal(a.get(key), b.get(key), equal_nan=True) for a, b in zip(steps, clean) for key in a):
+    if any(not np.array_equal(a.get(key), b.get(key), equal_nan=True)
+           for a, b in zip(steps, clean) for key in a if not isinstance(a[key], Py)):
         documented = run_keras(cls_name, kwargs, clean)
         if any(not np.array_equal(outputs[key], documented[key], equal_nan=True) for key in outputs):
             meta["deviation"] = "9"
@@ -110,6 +151,7 @@ def add(name: str, cls_name: str, steps: list[dict], kwargs: dict | None = None,
     inputs, dtypes = {}, {}
     for k, step in enumerate(steps):
         for key, value in step.items():
+            value = value.array() if isinstance(value, Py) else value
             inputs[f"{key}_{k}"] = value
             if value.dtype == BF16:
                 dtypes[f"{key}_{k}"] = "bfloat16"
@@ -132,6 +174,8 @@ def _sanitised(step: dict) -> dict:
     """``step`` with every non-finite prediction at weight 0 replaced by 0.5."""
     key = "values" if "values" in step else "y_pred"
     pred, weight = step[key], step.get("sample_weight")
+    if isinstance(pred, Py) or isinstance(weight, Py):
+        return step  # the Python-scalar streams have finite values
     if weight is None or not np.issubdtype(pred.dtype, np.floating) or np.all(np.isfinite(pred)):
         return step
     weight = np.asarray(weight, F32)
@@ -531,6 +575,154 @@ def gen_poison():
         [{"y_true": SCCE_LABELS, "y_pred": p, "sample_weight": np.array([1, 2, 3, 4], F32)}], {"ignore_class": -1})
 
 
+# ---------------------------------------------------------------------------------------------
+# Tracker issue 11: extreme logits (|x| ~ 1e4, O(1) losses) for the from_logits metrics.
+
+ULP_1E4 = 2.0**-10  # float32 spacing in [8192, 16384)
+EXTREME_ROWS = np.array(
+    [
+        [1e4, 1e4, 1e4, 1e4],
+        [1e4, 1e4 - 0.5, 1e4 - 3, 1e4 - 1],
+        [-1e4, -1e4 + 0.25, -1e4 + 1, -1e4 + 2],
+        [1e4, -1e4, 0, 1e4 - 2],
+        [-5e3, -5e3 - 0.5, -5e3 + 0.75, -5e3 - 1],
+        [1e4 + 0.5, 1e4 + 0.25, 1e4 + 0.125, 1e4 + 0.375],
+        [1e4 + ULP_1E4, 1e4, 1e4 - ULP_1E4, 1e4 + 2 * ULP_1E4],
+        [3e4, 3e4 - 1, 3e4 + 1.5, 3e4 - 0.5],
+    ],
+    F32,
+)
+EXTREME_LABELS = np.array([0, 0, 3, 3, 2, 1, 3, 1], np.int64)
+# Sigmoid CE rows with O(1) losses at |x| ~ 1e4 whose products x * z are exact in float32.
+SIG_X = np.array([1e4, -1e4, -1e4 - 0.25, 1e4, -1e4, 12288, -3e4, 1e4], F32).reshape(4, 2)
+SIG_Z = np.array([1 - 2**-13, 2**-13, 2**-12, 1, 0, 1 - 2**-12, 2**-15, 1 - 2**-14], F32).reshape(4, 2)
+
+
+def gen_extreme_logits():
+    r = np.random.default_rng(1111)
+    assert np.array_equal((EXTREME_ROWS - F32(2e4)).astype(np.float64), EXTREME_ROWS.astype(np.float64) - 2e4)
+
+    def near(shape, centre=1e4):
+        return (centre + r.normal(0, 3, shape)).astype(F32)
+
+    w8 = np.array([1, 0.5, 2, 0, 1, 3, 0.25, 1], F32)
+    onehot = np.eye(4, dtype=F32)[EXTREME_LABELS]
+    rand_lab = r.integers(0, 4, (B, T))
+    for opts in ({"from_logits": True}, {"from_logits": True, "label_smoothing": 0.1}):
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items())
+        add(f"{tag}/extreme_logits_1e4", "CategoricalCrossentropy", [
+            {"y_true": onehot, "y_pred": EXTREME_ROWS},
+            {"y_true": onehot, "y_pred": EXTREME_ROWS, "sample_weight": w8},
+            {"y_true": onehot, "y_pred": EXTREME_ROWS - F32(2e4), "sample_weight": F32(2.0)},  # exact shift
+            {"y_true": np.eye(4, dtype=F32)[rand_lab], "y_pred": near((B, T, 4)), "sample_weight": weights((B, T))},
+            {"y_true": np.eye(4, dtype=F32)[r.integers(0, 4, B)], "y_pred": near((B, 4), -1e4)},
+        ], opts, note="logits ~ +-1e4 with O(1) losses; the rows are exact in float32")
+    for opts in ({"from_logits": True}, {"from_logits": True, "ignore_class": -1}):
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items())
+        lab = EXTREME_LABELS if "ignore_class" not in opts else np.where(np.arange(8) % 3 == 1, -1, EXTREME_LABELS)
+        add(f"{tag}/extreme_logits_1e4", "SparseCategoricalCrossentropy", [
+            {"y_true": lab, "y_pred": EXTREME_ROWS},
+            {"y_true": lab, "y_pred": EXTREME_ROWS, "sample_weight": w8},
+            {"y_true": lab, "y_pred": EXTREME_ROWS - F32(2e4), "sample_weight": F32(2.0)},  # exact shift
+            {"y_true": rand_lab, "y_pred": near((B, T, 4)), "sample_weight": weights((B, T))},
+            {"y_true": r.integers(0, 4, B), "y_pred": near((B, 4), -1e4)},
+        ], opts, note="logits ~ +-1e4 with O(1) losses; the rows are exact in float32")
+    sign = np.where(r.uniform(size=(B, D)) < 0.5, F32(-1), F32(1))
+    add("from_logits_True/extreme_logits_1e4", "BinaryCrossentropy", [
+        {"y_true": SIG_Z, "y_pred": SIG_X},
+        {"y_true": SIG_Z, "y_pred": SIG_X, "sample_weight": np.array([1, 0.5, 2, 0], F32)},
+        {"y_true": np.where(sign > 0, 1 - r.integers(0, 16, (B, D)) * 2**-14, r.integers(0, 16, (B, D)) * 2**-14).astype(F32),
+         "y_pred": (sign * near((B, D))).astype(F32), "sample_weight": F32(2.0)},
+    ], {"from_logits": True}, note="labels within 2**-12 of 0/1 make the loss O(1) at |x| ~ 1e4; the third update's "
+                                   "x * z are not exact in float32 (TF rounds them before subtracting)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracker issue 11: Python floats with float64 metrics (see probe_float64.py). Keras casts a
+# Python float / list sample_weight, y_true, values through float32 (f64(f32(x))), and a Python
+# float threshold too; label_smoothing stays exact. 0.7, 0.1 and 1/3 are where it shows.
+
+PY_W = [0.7, 0.1, 1 / 3]
+
+
+def gen_python_scalars():
+    y = np.ones((2, 4), np.float64)  # all ones: the flipped predictions change the count
+    flips = {
+        0.7: [0.7, 0.6999999999, 0.7000000001, 0.69999998],
+        0.1: [0.1, 0.1000000005, 0.1000000016, 0.0999999],
+        1 / 3: [1 / 3, 0.33333334, 0.3333333433, 0.3333],
+    }
+    for thr, preds in flips.items():
+        p = np.array([preds, preds], np.float64)
+        add(f"dtype_float64/python_float_threshold_{thr:.4g}", "BinaryAccuracy",
+            [{"y_true": y, "y_pred": p}, {"y_true": y, "y_pred": p, "sample_weight": Py(0.7)},
+             {"y_true": y, "y_pred": p, "sample_weight": np.array([0.7, 0.1], np.float64)}],
+            {"threshold": thr, "dtype": "float64"},
+            note=f"threshold f64(f32({thr:.4g})) = {float(F32(thr))!r}; predictions between it and the threshold flip")
+    p = np.array([flips[0.7]] * 2, np.float64)
+    add("default_dtype/python_float_threshold_0.7_float64_inputs", "BinaryAccuracy", [{"y_true": y, "y_pred": p}],
+        {"threshold": 0.7}, note="float32 metric: y_pred is cast to float32 first")
+
+    vals = np.array([0.5, 1.5, 2.25], np.float64)
+    add("dtype_float64/python_float_sample_weights", "Mean", [
+        {"values": vals, "sample_weight": Py(0.7)},
+        {"values": vals * 2, "sample_weight": Py(0.1)},
+        {"values": vals - 1, "sample_weight": Py(1 / 3)},
+        {"values": vals, "sample_weight": Py(PY_W)},
+        {"values": vals, "sample_weight": np.array(PY_W, np.float64)},
+    ], {"dtype": "float64"})
+    add("dtype_float64/python_values", "Mean", [
+        {"values": Py(0.7)}, {"values": Py(PY_W)}, {"values": Py(PY_W), "sample_weight": Py(0.7)},
+    ], {"dtype": "float64"})
+    add("dtype_float64/numpy_float64_sample_weights", "Mean", [
+        {"values": vals, "sample_weight": Py(0.7, numpy=True)},
+        {"values": vals, "sample_weight": Py(PY_W, numpy=True)},
+    ], {"dtype": "float64"}, note="np.float64 scalars are exact")
+
+    probs = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], np.float64)
+    logits3 = np.array([[1, 2, 3], [100, 0, -100], [0.5, -1, 2]], np.float64)
+    onehot = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], np.float64)
+    sparse = np.array([1, 2, 0], np.int64)
+    by = np.array([[0, 1], [0, 0], [1, 1]], np.float64)
+    bp = np.array([[0.6, 0.4], [0.4, 0.6], [0.7, 0.2]], np.float64)
+    bl = np.array([[1.5, -0.5], [20, 0.25], [-3, 7]], np.float64)
+    classes = [
+        ("CategoricalCrossentropy", {}, onehot, probs),
+        ("CategoricalCrossentropy", {"from_logits": True}, onehot, logits3),
+        ("SparseCategoricalCrossentropy", {}, sparse, probs),
+        ("SparseCategoricalCrossentropy", {"ignore_class": 1}, sparse, probs),
+        ("BinaryCrossentropy", {}, by, bp),
+        ("BinaryCrossentropy", {"from_logits": True}, by, bl),
+        ("MeanSquaredError", {}, by, bp),
+        ("MeanAbsoluteError", {}, by, bp),
+        ("Accuracy", {}, by, np.array([[0, 1], [0.7, 0], [1, 1]], np.float64)),
+        ("BinaryAccuracy", {}, by, bp),
+    ]
+    for cls_name, opts, yt, yp in classes:
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items())
+        add(f"dtype_float64/{tag + '/' if tag else ''}python_float_sample_weights", cls_name, [
+            {"y_true": yt, "y_pred": yp, "sample_weight": Py(0.7)},
+            {"y_true": yt, "y_pred": yp, "sample_weight": Py(PY_W)},
+            {"y_true": yt, "y_pred": yp, "sample_weight": np.array(PY_W, np.float64)},
+            {"y_true": yt, "y_pred": yp},
+        ], {**opts, "dtype": "float64"})
+    yl = [[0.7, 0.1], [1 / 3, 0.0], [0.7, 0.3]]
+    for cls_name in ("MeanSquaredError", "BinaryCrossentropy"):
+        add("dtype_float64/python_list_y_true", cls_name, [
+            {"y_true": Py(yl), "y_pred": bp}, {"y_true": Py(yl), "y_pred": bp, "sample_weight": Py(0.1)},
+        ], {"dtype": "float64"})
+    add("dtype_float64/python_list_y_true", "CategoricalCrossentropy", [
+        {"y_true": Py([[0.7, 0.3, 0.0], [0.0, 0.3, 0.7], [0.3, 0.7, 0.0]]), "y_pred": probs},
+    ], {"dtype": "float64"})
+    for ls in (0.1, 1 / 3):
+        add(f"dtype_float64/label_smoothing_{ls:.4g}_exact", "CategoricalCrossentropy",
+            [{"y_true": onehot, "y_pred": probs}, {"y_true": onehot, "y_pred": probs[::-1].copy()}],
+            {"label_smoothing": ls, "dtype": "float64"}, note="label_smoothing is exact in float64")
+        add(f"dtype_float64/label_smoothing_{ls:.4g}_exact", "BinaryCrossentropy",
+            [{"y_true": by, "y_pred": bp}], {"label_smoothing": ls, "dtype": "float64"},
+            note="label_smoothing is exact in float64")
+
+
 def main():
     gen_mean()
     gen_categorical()
@@ -540,6 +732,8 @@ def main():
     gen_accuracy()
     gen_semantics_tables()
     gen_poison()
+    gen_extreme_logits()
+    gen_python_scalars()
     save_cases(OUT, CASES)
     counts: dict[str, int] = {}
     for case in CASES:
