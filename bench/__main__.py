@@ -138,8 +138,9 @@ def run_group(family: Family, op: Op, impls: dict[str, Any], mode: str, size: Si
             if ready.compiled is not None:
                 rec["memory"] = roofline.memory_stats(ready.compiled)
                 text = ready.compiled.as_text() or ""
+                # fusions and notable ops always; full-size traffic where the family defines a full size
+                rec["hlo"] = roofline.hlo_stats(text, big if big is not None else 1 << 62)
                 if big is not None:
-                    rec["hlo"] = roofline.hlo_stats(text, big)
                     rec["min_passes"] = family.min_passes(op, inputs, mode, big)
                 if hlo_dir is not None:
                     (hlo_dir / (report.safe_name(op.name, impl, size.label, dtype, mode) + ".txt")).write_text(text)

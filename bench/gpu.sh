@@ -58,7 +58,7 @@ step $((LLM_SECONDS + 60)) "$PYTHON" -m bench --ops 'linear_sparse_softmax_ce*' 
 
 # 3. Compiled temporaries of every block size against the materialised form (compile only).
 # shellcheck disable=SC2086  # MEMORY_SIZES is a list of shapes
-step 90 sh -c "\"$PYTHON\" -m bench.families.fused $MEMORY_SIZES --dtype float32,bfloat16 > \"$DEST/fused_memory.md\""
+step 90 sh -c "\"$PYTHON\" -m bench.fused_memory $MEMORY_SIZES --dtype float32,bfloat16 > \"$DEST/fused_memory.md\""
 cat "$DEST/fused_memory.md" | tee -a "$LOG"
 
 echo "wrote $DEST (exit $status)" | tee -a "$LOG"

@@ -67,14 +67,14 @@ def test_toy_run_writes_json_with_environment_and_sane_figures(toy_run):
 
 def test_ratio_is_the_paired_median_against_the_fastest_peer(toy_run):
     out, stdout, result = toy_run
-    records = {(r["op"], r["mode"], r["impl"]): r for r in result["results"]}
+    records = {(r["op"], r["size"], r["mode"], r["impl"]): r for r in result["results"]}
     for row in result["summary"]:
         peers = {impl: t for impl, t in row["times"].items() if impl != "jaxent"}
         assert row["peer"] == min(peers, key=peers.get)
-        paired = records[(row["op"], row["mode"], "jaxent")]["ratios"][row["peer"]]["wall"]
+        paired = records[(row["op"], row["size"], row["mode"], "jaxent")]["ratios"][row["peer"]]["wall"]
         assert (row["ratio_q1"], row["ratio"], row["ratio_q3"]) == pytest.approx((paired[1], paired[0], paired[2]))
         assert row["ratio_q1"] <= row["ratio"] <= row["ratio_q3"]
-    rows = {(r["op"], r["mode"]): r for r in result["summary"]}
+    rows = {(r["op"], r["mode"]): r for r in result["summary"]}  # the last size of each
     assert rows[("sparse_softmax_ce", "fwd+bwd")]["value_max_rel_diff"] < 1e-4  # the peers compute the same loss
     assert rows[("train_step.mlp_sparse_ce", "step")]["value_max_rel_diff"] < 1e-5
     assert rows[("dispatch.metrics.Mean.update", "call")]["value_max_rel_diff"] < 1e-5

@@ -92,7 +92,8 @@ def _labels_only(size: Size, dtype):
 
 # ---------------------------------------------------------------------------------------------
 # Metric methods, from the metrics family's table. The jnp equivalents take and return the
-# same MetricState pytree (four scalars), so only the call path differs.
+# same MetricState pytree (four scalars and the metric as static metadata), so only the call path
+# differs.
 
 
 def _metric_entries(entry: M.Metric) -> list[Entry]:
@@ -101,7 +102,7 @@ def _metric_entries(entry: M.Metric) -> list[Entry]:
 
     def jnp_update(state, *inputs):
         v = entry.values(*inputs)
-        return type(state)(state.total_hi + jnp.sum(v), state.total_lo, state.count_hi + v.size, state.count_lo)
+        return dataclasses.replace(state, total_hi=state.total_hi + jnp.sum(v), count_hi=state.count_hi + v.size)
 
     def jnp_result(state):
         count = state.count_hi + state.count_lo

@@ -10,16 +10,14 @@ kernel, labels)`` to the mean per-token loss; timed forward and forward + backwa
   policy against fixed block sizes, with each one's compiled temporary memory; the figures
   the default was chosen from.
 
-``python -m bench.families.fused 4096x512x65536 --dtype float32`` prints the compiled
-temporary memory (``memory_analysis()``, nothing is run) of every block size against the
-materialised form.
+``python -m bench.fused_memory 4096x512x65536 --dtype float32`` prints the compiled temporary
+memory (``memory_analysis()``, nothing is run) of every block size against the materialised
+form (:func:`memory_table`).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from collections.abc import Sequence
 
 import jax
@@ -164,24 +162,3 @@ def memory_table(shapes: Sequence[Sequence[int]], dtypes: Sequence[str], blocks:
                 mib = "-" if temp is None else f"{temp / 2**20:.1f} MiB"
                 lines.append(f"| {core.shape_label(shape)} | {name} | {label} | {mib} | {ratio} |")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.families.fused", description=memory_table.__doc__)
-    p.add_argument("shapes", nargs="*", default=["4096x512x65536"], help="NxDxV (default 4096x512x65536)")
-    p.add_argument("--dtype", default="float32", help="comma list of float32, bfloat16")
-    p.add_argument("--blocks", default=",".join(map(str, BLOCKS)), help="comma list of block sizes")
-    args = p.parse_args(argv)
-    shapes = []
-    for token in args.shapes:
-        shape = core.split_shape(token, 3)
-        if shape is None:
-            p.error(f"cannot read {token!r}: use NxDxV")
-        shapes.append(shape)
-    print(f"# compiled temporaries of value_and_grad w.r.t. features and kernel, {jax.devices()[0].device_kind}")
-    print(memory_table(shapes, args.dtype.split(","), [int(b) for b in args.blocks.split(",")]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
