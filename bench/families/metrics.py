@@ -35,8 +35,8 @@ def bits_rounded(s, d):
 METRICS: list[Metric] = [
     Metric("Mean", lambda s, d: (core.targets(s.shape, d),), lambda v: up(v)),
     Metric("Accuracy", bits_rounded, lambda t, p: (t == p).astype(F32)),
-    Metric("BinaryAccuracy", L.bits_probs,
-           lambda t, p: jnp.mean((t == (p > 0.5).astype(t.dtype)).astype(F32), axis=-1)),
+    # tf-keras 2.21 counts BinaryAccuracy per element (binary_matches), not per row
+    Metric("BinaryAccuracy", L.bits_probs, lambda t, p: (t == (p > 0.5).astype(t.dtype)).astype(F32)),
     Metric("CategoricalCrossentropy", L.dense_probs, L.jnp_categorical),
     Metric("SparseCategoricalCrossentropy", L.sparse_probs, L.jnp_sparse_categorical),
     Metric("BinaryCrossentropy", L.bits_probs, L.jnp_bce),
