@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from bench import Progress, environment, measure_group, report, roofline
-from bench.core import DTYPES, SIZE_CLASSES, Family, Op, Size
-from bench.families import BY_NAME, FAMILIES, all_ops, select_ops
+from bench.core import DTYPES, SIZE_CLASSES, Family, Op, Size, UsageError
+from bench.families import BY_NAME, FAMILIES, select_ops
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 # Families whose figures are compared with the measured memory bandwidth.
@@ -91,13 +90,13 @@ def _timing_options(args) -> dict[str, Any]:
 def plan_run(selected: list[Op], size_tokens: list[str], dtypes: list[str]):
     """``[(family, op, impls, skipped, [(size, dtype)])]`` and the number of figures.
 
-    Raises ValueError for an explicit size that no selected family reads.
+    Raises UsageError for an explicit size that no selected family reads.
     """
     sizes = {f.name: f.sizes(size_tokens) for f in FAMILIES}
     used = {op.family for op in selected}
     for token in size_tokens:
         if token not in SIZE_CLASSES and not any(BY_NAME[f].parse_token(token) for f in used):
-            raise ValueError(f"--sizes: no selected family reads {token!r}; use size classes {list(SIZE_CLASSES)}, "
+            raise UsageError(f"--sizes: no selected family reads {token!r}; use size classes {list(SIZE_CLASSES)}, "
                              "ROWSxCLASSES, NxDxV or a parameter count such as 4M")
     plan, total = [], 0
     for op in selected:
@@ -289,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
             for op in family.ops():
                 print(f"  {op.name:46} {'' if op.default else '(only when named) '}{op.doc}")
         return 0
-    result = run(args)
+    try:
+        result = run(args)
+    except UsageError as error:
+        print(f"python -m bench: error: {error}", file=sys.stderr)
+        return 2
     env, bw = result["env"], result["bandwidth"]
     print(f"# {env['device_kind']} x{env['device_count']} ({env['backend']}), {env['cpu_model']}, "
           f"{env['cpu_count']} CPUs, load {env['load_average']}, jax {env['jax']}, optax {env['optax']}, {env['date']}")

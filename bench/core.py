@@ -20,6 +20,7 @@ import functools
 import importlib
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +32,10 @@ EPS = 1e-7
 F32 = jnp.float32
 SIZE_CLASSES = ("toy", "quick", "small", "medium", "large")
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+
+class UsageError(ValueError):
+    """A command-line choice that selects nothing or cannot be read (reported without a traceback)."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Sizes.
@@ -135,8 +140,6 @@ class Prepared:
 
 def compile_ahead(fn: Callable, *example: Any, donate: tuple[int, ...] = ()) -> tuple[Any, float, float]:
     """``(compiled, lower_s, compile_s)`` of ``jax.jit(fn)`` for ``example``."""
-    import time
-
     t0 = time.perf_counter()
     lowered = jax.jit(fn, donate_argnums=donate).lower(*example)
     t1 = time.perf_counter()
@@ -146,8 +149,6 @@ def compile_ahead(fn: Callable, *example: Any, donate: tuple[int, ...] = ()) -> 
 
 def first_call(fn: Callable, *args: Any) -> tuple[Any, float]:
     """``(fn(*args), seconds)``, blocking: the trace + compile + run cost of a first call."""
-    import time
-
     t0 = time.perf_counter()
     out = jax.block_until_ready(fn(*args))
     return out, time.perf_counter() - t0

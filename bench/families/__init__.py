@@ -15,7 +15,9 @@ object (a :class:`bench.core.Family`) added to :data:`FAMILIES`.
 
 from __future__ import annotations
 
-from bench.core import Family, Op
+import fnmatch
+
+from bench.core import Family, Op, UsageError
 from bench.families import dispatch, fused, losses, metrics, optimizers, train_step
 
 FAMILIES: list[Family] = [m.FAMILY for m in (losses, metrics, optimizers, fused, train_step, dispatch)]
@@ -32,8 +34,6 @@ def select_ops(patterns: str | None) -> list[Op]:
     Without patterns: every op except those marked ``default=False``; ``all`` selects every op.
     A family name (``losses``, ``dispatch``, ...) selects its default ops.
     """
-    import fnmatch
-
     ops = all_ops()
     if not patterns:
         return [op for op in ops if op.default]
@@ -43,5 +43,5 @@ def select_ops(patterns: str | None) -> list[Op]:
     chosen = [op for op in ops
               if any(fnmatch.fnmatchcase(op.name, p) or (p == op.family and op.default) for p in wanted)]
     if not chosen:
-        raise ValueError(f"--ops {patterns!r} matches nothing; ops are: {', '.join(op.name for op in ops)}")
+        raise UsageError(f"--ops {patterns!r} matches no op, family or 'all'; see python -m bench --list")
     return chosen
