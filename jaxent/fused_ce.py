@@ -56,8 +56,8 @@ DEFAULT_BLOCK_SIZE = 1024
 
 Chosen from ``python -m bench`` (bench/RESULTS.md): temporaries grow with the block (float32
 value-and-gradient at N=4096, D=512, V=65536: 17 / 34 / 68 / 136 MiB for 512 / 1024 / 2048 /
-4096 against 2 GiB materialised), and on the CPU blocks of 512 to 2048 were 4-20 % faster
-than 4096 at 2048x512x32768 and 4096x512x65536 (smaller blocks stay in cache). 1024 keeps
+4096 against 2 GiB materialised), and on the CPU blocks of 512 to 2048 were 4-21 % faster
+than 4096 forward and backward at 2048x512x32768 and 4096x512x65536 (smaller blocks stay in cache). 1024 keeps
 the temporaries 60x below the materialised logits and each block's matmul large.
 """
 
