@@ -18,6 +18,14 @@ JAX:
       XLA_FLAGS=--xla_force_host_platform_device_count=4 JAX_PLATFORMS=cpu \\
           python examples/train_digits.py --plot training.png
 
+- the same code runs data-parallel across processes (one per host on GPU/TPU clusters) after
+  ``jax.distributed.initialize``: the mesh then spans every process's devices, and each process
+  hands over only its own rows of each batch (``jax.make_array_from_process_local_data``). Two
+  local CPU processes with two devices each form one mesh of 4::
+
+      for i in 0 1; do python examples/train_digits.py --cpu-devices 2 \\
+          --coordinator 127.0.0.1:12355 --num-processes 2 --process-id $i & done; wait
+
 Needs ``flax``, ``scikit-learn`` and (for ``--plot``) ``matplotlib``: ``pip install -e
 ".[notebooks]"``. The data set ships inside scikit-learn; nothing is downloaded.
 """
@@ -175,6 +183,23 @@ def compile_steps(graphdef, optimizer, mesh: jax.sharding.Mesh | None):
 # --- the loop -------------------------------------------------------------------------------
 
 
+def shard_rows(sharding: NamedSharding, *arrays: np.ndarray) -> tuple[jax.Array, ...]:
+    """Global host ``arrays`` as ``jax.Array`` split by rows over ``sharding``'s devices.
+
+    Built with ``jax.make_array_from_process_local_data``: each process passes only the rows
+    that its own devices hold, so with several processes (hosts) no process needs the others'
+    data. Here every process has the whole data set and cuts its part out; a multi-host input
+    pipeline would load just that part. With one process the part is the whole batch.
+    """
+    rows = len(arrays[0])
+    # The rows held by this process's devices (contiguous: the mesh lists devices by process).
+    spans = [index[0].indices(rows)[:2] for index in sharding.addressable_devices_indices_map((rows,)).values()]
+    mine = slice(min(start for start, _ in spans), max(stop for _, stop in spans))
+    return tuple(
+        jax.make_array_from_process_local_data(sharding, array[mine], (rows, *array.shape[1:])) for array in arrays
+    )
+
+
 @dataclasses.dataclass
 class History:
     """Per-epoch results of :func:`train` (Keras's ``History.history`` plus run details)."""
@@ -238,20 +263,23 @@ def train(
 
     if mesh is not None:
         replicated, split = NamedSharding(mesh, P()), NamedSharding(mesh, P(DATA_AXIS))
-        params, opt_state = jax.device_put((params, opt_state), replicated)
-        x_eval, y_eval, w_eval = jax.device_put((x_eval, y_eval, w_eval), split)
+        params, opt_state = jax.device_put((params, opt_state), replicated)  # equal on every process
+        x_eval, y_eval, w_eval = shard_rows(split, x_eval, y_eval, w_eval)
     else:
         split = None
 
     def put(*arrays):
-        return arrays if split is None else jax.device_put(arrays, split)
+        return arrays if split is None else shard_rows(split, *arrays)
 
     history = History(num_devices=n)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # the same on every process: they agree on each batch
     steps = len(x_train) // batch_size
     is_tty = sys.stdout.isatty()
+    verbose = verbose and jax.process_index() == 0  # one report, not one per process
     if verbose:
         where = f"data-parallel over {n} devices (shard_map, mesh axis '{DATA_AXIS}')" if n > 1 else "1 device"
+        if mesh is not None and jax.process_count() > 1:
+            where += f" in {jax.process_count()} processes"
         print_fn(
             f"Training on {len(x_train)} digits, testing on {len(x_test)}; {where}; "
             f"batch {batch_size}, {steps} steps per epoch."
@@ -318,7 +346,18 @@ def main(argv: list[str] | None = None) -> History:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--devices", type=int, default=None, help="number of devices (default: all)")
     parser.add_argument("--plot", type=Path, default=None, help="save the training curves to this PNG")
+    parser.add_argument("--cpu-devices", type=int, default=None, help="CPU devices of this process (CPU only)")
+    parser.add_argument("--coordinator", default=None, help="host:port of process 0, to run as several processes")
+    parser.add_argument("--num-processes", type=int, default=None, help="with --coordinator: how many processes")
+    parser.add_argument("--process-id", type=int, default=None, help="with --coordinator: this process, 0 to N-1")
     args = parser.parse_args(argv)
+    if args.cpu_devices is not None:
+        jax.config.update("jax_num_cpu_devices", args.cpu_devices)  # before JAX starts its backend
+    if args.coordinator is not None:
+        # On GPU/TPU clusters (SLURM, Cloud TPU, ...) jax.distributed.initialize() finds all three.
+        jax.distributed.initialize(
+            coordinator_address=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
+        )
     history = train(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -326,7 +365,7 @@ def main(argv: list[str] | None = None) -> History:
         seed=args.seed,
         num_devices=args.devices,
     )
-    if args.plot is not None:
+    if args.plot is not None and jax.process_index() == 0:
         plot_history(history, args.plot)
         print(f"Saved {args.plot}")
     return history

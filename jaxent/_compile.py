@@ -31,19 +31,28 @@ import numpy as np
 from jaxent import _validation
 
 _ARRAY_TYPES = (jax.Array, np.ndarray)
-_ArrayImpl = type(jax.numpy.zeros(()))
+_PASS_THROUGH: set[type] = {np.ndarray}
+"""Concrete array types seen so far: a set lookup is faster than ``isinstance(x, jax.Array)``.
+
+Filled on first use rather than by making an array at import, which would start the backend
+before the user's ``jax.distributed.initialize`` or ``jax_num_cpu_devices``."""
 _CONVERTED = (list, tuple, int, float, complex, np.generic)
 
 
 def to_array(x: Any) -> Any:
     """``x`` as one array if it is a Python scalar, list or tuple, converted as TensorFlow converts it.
 
-    Python scalars and (nested) lists or tuples become float32 (floats) or int32 (ints) arrays,
-    as ``tf.convert_to_tensor`` makes them, so a Python ``0.7`` weighting float64 losses is
-    ``f64(f32(0.7))`` in jaxent as in Keras. NumPy scalars keep their dtype; arrays (JAX,
-    NumPy, tracers), None and pytrees such as metric states pass through untouched.
+    Python scalars and (nested) lists or tuples of them become float32 (floats) or int32 (ints)
+    arrays, as ``tf.convert_to_tensor`` makes them, so a Python ``0.7`` weighting float64
+    losses is ``f64(f32(0.7))`` in jaxent as in Keras. NumPy scalars (also inside lists) keep
+    their dtype; arrays (JAX, NumPy, tracers), None and pytrees such as metric states pass
+    through untouched.
     """
-    if type(x) is _ArrayImpl or x is None or isinstance(x, _ARRAY_TYPES):
+    if type(x) in _PASS_THROUGH or x is None:
+        return x
+    if isinstance(x, _ARRAY_TYPES):
+        if not isinstance(x, jax.core.Tracer):
+            _PASS_THROUGH.add(type(x))
         return x
     if isinstance(x, np.generic):  # a NumPy scalar keeps its dtype, as a NumPy array does
         return jax.numpy.asarray(x)
@@ -54,11 +63,20 @@ def to_array(x: Any) -> Any:
     array = np.asarray(x)
     if array.dtype.kind not in "biufc":
         raise TypeError(f"expected an array, a number or a list of numbers, received {x!r}")
-    if array.dtype == np.float64:
-        array = array.astype(np.float32)
-    elif array.dtype == np.int64:
-        array = array.astype(np.int32)
+    if array.dtype in (np.float64, np.int64) and _holds_python_numbers(x):
+        array = array.astype(np.float32 if array.dtype == np.float64 else np.int32)
     return jax.numpy.asarray(array)
+
+
+def _holds_python_numbers(x: Any) -> bool:
+    """Whether ``x`` (a scalar or nested list/tuple) holds a Python float or int, not only NumPy scalars.
+
+    TensorFlow infers float32/int32 from Python numbers but keeps a NumPy scalar's own dtype
+    (``[np.float64(0.7)]`` stays float64).
+    """
+    if isinstance(x, (list, tuple)):
+        return any(_holds_python_numbers(item) for item in x)
+    return not isinstance(x, np.generic)
 
 
 # --------------------------------------------------------------------------------------------

@@ -89,24 +89,28 @@ def _optional_positive_integer(name: str, value: object) -> int | None:
 
 
 def _real(name: str, value: object) -> float:
-    value = _concrete(name, value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _type_error(name, value, "a real number (a Python float)")
-    value = float(value)
-    if math.isnan(value):
+    """A real number as a Python float; a NumPy float scalar keeps its type (Keras keeps its precision)."""
+    if isinstance(value, np.floating) and np.ndim(value) == 0:
+        number = value
+    else:
+        value = _concrete(name, value)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise _type_error(name, value, "a real number (a Python float)")
+        number = float(value)
+    if math.isnan(number):
         raise ValueError(f"`{name}` must not be NaN. Received: {name}=nan")
-    return value
+    return number
 
 
 def _unit_interval(name: str, value: object) -> float:
-    value = _real(name, value)
+    value = float(_real(name, value))
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"`{name}` must be in [0, 1]. Received: {name}={value}")
     return value
 
 
 def _non_negative(name: str, value: object) -> float:
-    value = _real(name, value)
+    value = float(_real(name, value))
     if not 0.0 <= value < math.inf:
         raise ValueError(f"`{name}` must be a finite float >= 0. Received: {name}={value}")
     return value

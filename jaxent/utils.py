@@ -1,4 +1,4 @@
-"""``to_categorical``: integer labels to one-hot vectors (``keras.utils.to_categorical``)."""
+"""``to_categorical`` (``keras.utils.to_categorical``) and ``class_weight_to_sample_weight`` (``fit(class_weight=...)``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxent import _validation
+from jaxent._class_weight import class_weight_to_sample_weight
 from jaxent._compile import compiled_call, to_array
 
-__all__ = ["to_categorical"]
+__all__ = ["to_categorical", "class_weight_to_sample_weight"]
 
 
 def _traced_one_hot(y: jax.Array, *, num_classes: int, dtype: jnp.dtype) -> jax.Array:

@@ -61,6 +61,7 @@ _LS = "API.md: label_smoothing outside [0, 1] is a ValueError (Keras accepts it 
 _SW = "API.md 6: sample_weight shapes Keras broadcasts into a larger (outer-product) result are a ValueError"
 _INT = "API.md 7: integer y_pred in MSE/MAE is computed in float32 (Keras truncates to integers)"
 _IGN = "API.md 4: an entirely ignored batch gives 0 for auto/sum_over_batch_size (Keras: 0/0 = NaN)"
+_SIG = "README 12: at |x| ~ 1e4 with labels not 0/1, TF rounds x*z before subtracting; jaxent is exact to float32"
 _SCE = "API.md 8: gradient is sum(labels)*softmax(logits) - labels (TF's kernel: softmax - labels)"
 
 RAISES = "raises ValueError"
@@ -93,6 +94,12 @@ DELIBERATE_DIFFERENCES: dict[str, tuple[str, str]] = {
     "nn.softmax_cross_entropy_with_logits/random_multi_hot": (DOCUMENTED, _SCE),
     # [.2, .3, .5] rounded to bfloat16 sums to 1.0009766, so difference 8 shows here too.
     "nn.softmax_cross_entropy_with_logits/table_rows_bfloat16": (DOCUMENTED, _SCE),
+    "nn.sigmoid_cross_entropy_with_logits/extreme_1e4_rounded_products": (DOCUMENTED, _SIG),
+    "nn.sigmoid_cross_entropy_with_logits/random_64x10_pm_1e4": (DOCUMENTED, _SIG),
+    "backend.binary_crossentropy/from_logits_extreme_1e4_rounded_products": (DOCUMENTED, _SIG),
+    "backend.binary_crossentropy/from_logits_random_64x10_pm_1e4": (DOCUMENTED, _SIG),
+    "losses.binary_crossentropy/from_logits_extreme_1e4_rounded_products": (DOCUMENTED, _SIG),
+    "losses.binary_crossentropy/from_logits_random_64x10_pm_1e4": (DOCUMENTED, _SIG),
 }
 
 
@@ -211,8 +218,16 @@ def _ulp(x: np.ndarray, dtype: str) -> np.ndarray:
     return np.maximum(2.0 ** np.floor(np.log2(mag)) * float(info.eps), float(info.smallest_subnormal))
 
 
-def assert_matches(actual: np.ndarray, expected: np.ndarray, dtype: str, what: str) -> None:
-    """Compare one output with the tolerance of its dtype (see the module docstring)."""
+def assert_matches(
+    actual: np.ndarray, expected: np.ndarray, dtype: str, what: str, keras_error: float = 0.0
+) -> None:
+    """Compare one output with the tolerance of its dtype (see the module docstring).
+
+    ``keras_error`` is how far Keras's own float32 output is from the exact float64 one, where
+    the generator measured it (the fused loss's features gradient sums products of ~1e4-sized
+    kernel entries, so TF's rounding there reaches ~3e-3): the absolute tolerance is then at
+    least twice that.
+    """
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
     if dtype in SIXTEEN_BIT:
         a, e = actual.astype(np.float64), expected.astype(np.float64)
@@ -226,7 +241,7 @@ def assert_matches(actual: np.ndarray, expected: np.ndarray, dtype: str, what: s
         )
     elif np.issubdtype(np.dtype(dtype), np.floating):
         rtol, atol = (RTOL64, ATOL64) if dtype == "float64" else (RTOL32, ATOL32)
-        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=max(atol, 2 * keras_error), err_msg=what)
     else:
         np.testing.assert_array_equal(actual, expected, err_msg=what)
 
@@ -237,8 +252,9 @@ def check_case(case: dict, impl: Callable[..., Any] | None = None) -> None:
     assert str(actual["value"].dtype) == case["meta"]["result_dtype"], (
         f"result dtype {actual['value'].dtype}, expected {case['meta']['result_dtype']}"
     )
+    keras_errors = case["meta"].get("tf_max_abs_error_vs_float64", {})
     for key, want in expected.items():
-        assert_matches(actual[key], want, _dtype_of(case, key), f"{case['name']}: {key}")
+        assert_matches(actual[key], want, _dtype_of(case, key), f"{case['name']}: {key}", keras_errors.get(key, 0.0))
 
 
 def _x64_scope(case: dict):

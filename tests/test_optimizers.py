@@ -375,8 +375,14 @@ def test_nonfinite_global_norm_makes_every_gradient_nan():
 # --- a real optax citizen ---------------------------------------------------------------
 
 
-def test_rmsprop_alias_is_the_same_callable():
-    assert RMSprop is rmsprop
+def test_rmsprop_returns_keras_rmsprop_class_with_the_same_updates():
+    # RMSprop is Keras's class (its constructor and config); rmsprop(...) builds one
+    opt = rmsprop(0.01, momentum=0.9, centered=True, clipnorm=1.0)
+    assert isinstance(opt, RMSprop) and isinstance(opt, optax.GradientTransformation)
+    keras_opt = RMSprop(0.01, momentum=0.9, centered=True, clipnorm=1.0)
+    got, _ = run_steps(opt, THETA0, GRADS3)
+    want, _ = run_steps(keras_opt, THETA0, GRADS3)
+    np.testing.assert_array_equal(got[-1], want[-1])
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,10 @@ def _matches(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
 def _binary_matches(y_true: jax.Array, y_pred: jax.Array, threshold: float) -> jax.Array:
     """``y_true == (y_pred > threshold)``, the threshold in ``y_pred``'s dtype (shapes broadcast)."""
     _validation.check_broadcastable("y_true", y_true.shape, "y_pred", y_pred.shape)
-    # Keras casts the Python float threshold through float32 (f64(f32(0.7)) for float64 inputs).
-    classes = (y_pred > np.asarray(np.float32(threshold), y_pred.dtype)).astype(y_pred.dtype)
+    # Keras converts a Python float threshold to float32 before casting it (f64(f32(0.7)) for
+    # float64 inputs); a NumPy float keeps its precision.
+    threshold = np.float32(threshold) if type(threshold) is float else threshold
+    classes = (y_pred > np.asarray(threshold, y_pred.dtype)).astype(y_pred.dtype)
     return y_true == classes
 
 

@@ -1,0 +1,23 @@
+"""Keras 2's optimizer API in optax terms: :class:`RMSprop`, schedules, ``get``.
+
+* :func:`rmsprop` / :class:`RMSprop` — Keras 2's RMSprop as an ``optax.GradientTransformation``
+  (``_rmsprop.py``);
+* :mod:`jaxent.optimizers.schedules` — Keras's learning-rate schedules as optax schedules;
+* :func:`get`, :func:`serialize`, :func:`deserialize` — ``keras.optimizers.get`` and friends.
+
+Example (a Keras line ``optimizer=RMSprop(learning_rate=CosineDecay(...), clipnorm=1.0)``)::
+
+  >>> import jax.numpy as jnp, optax
+  >>> from jaxent.optimizers import RMSprop, schedules
+  >>> opt = RMSprop(learning_rate=schedules.CosineDecay(0.1, decay_steps=100), clipnorm=1.0)
+  >>> params = {"w": jnp.array(10.0)}
+  >>> updates, state = opt.update({"w": jnp.array(10.0)}, opt.init(params))
+  >>> print(optax.apply_updates(params, updates)["w"])  # clipped g = 1, lr schedule(0) = 0.1
+  9.683772
+"""
+
+from jaxent.optimizers import schedules
+from jaxent.optimizers._get import deserialize, get, serialize
+from jaxent.optimizers._rmsprop import RMSprop, RMSpropState, rmsprop
+
+__all__ = ["RMSprop", "RMSpropState", "rmsprop", "schedules", "get", "serialize", "deserialize"]
