@@ -90,6 +90,13 @@ def _labels_only(size: Size, dtype):
     return (core.int_labels(size.shape, size.shape[-1]),)
 
 
+CLASS_WEIGHT = {k: 0.5 + k / 10 for k in range(10)}  # classes 0 .. 9 of the tiny size
+
+
+def _jnp_class_weight(labels):
+    return jnp.asarray(list(CLASS_WEIGHT.values()), F32)[labels]
+
+
 # ---------------------------------------------------------------------------------------------
 # Metric methods, from the metrics family's table. The jnp equivalents take and return the
 # same MetricState pytree (four scalars and the metric as static metadata), so only the call path
@@ -156,6 +163,8 @@ def _jnp_rmsprop_update(grads, state, params):
 ENTRIES: list[Entry] = [
     Entry("utils.to_categorical", _labels_only, _fn(lambda y: jaxent.utils.to_categorical(y, 10)),
           lambda y: jax.nn.one_hot(y, 10, dtype=F32)),
+    Entry("utils.class_weight_to_sample_weight", _labels_only,
+          _fn(lambda y: jaxent.utils.class_weight_to_sample_weight(y, CLASS_WEIGHT)), _jnp_class_weight),
     Entry("nn.sigmoid_cross_entropy_with_logits", L.bits_logits, _fn(jaxent.nn.sigmoid_cross_entropy_with_logits),
           L.jnp_sigmoid_ce),
     Entry("nn.softmax_cross_entropy_with_logits", L.dense_logits, _fn(jaxent.nn.softmax_cross_entropy_with_logits),
@@ -197,8 +206,12 @@ NOT_DISPATCHED: dict[str, str] = {
     "metrics.StatefulMetric": "mutable Keras-style wrapper around update/result",
     "metrics.merge_states": "what every Metric.merge calls (the merge entries)",
     "metrics.merge_across": "runs inside shard_map only",
-    "optimizers.RMSprop": "alias of rmsprop",
+    "optimizers.RMSprop": "the class rmsprop() returns: its update is the optimizers.rmsprop.update entry",
     "optimizers.RMSpropState": "the state type (a NamedTuple)",
+    "optimizers.schedules": "a module of learning-rate schedules (evaluated inside the update)",
+    "optimizers.get": "resolves an identifier to an optimizer; no arrays",
+    "optimizers.serialize": "configuration to a dict; no arrays",
+    "optimizers.deserialize": "a dict to an optimizer; no arrays",
 }
 """Public names of API.md with no dispatch figure, and why."""
 
