@@ -28,7 +28,7 @@ and the per-shard maxima, sums of exponentials, label logits and logit sums are 
 ``lax.pmax`` / ``lax.psum`` across ``axis_name``.
 
 Example (for 4096 tokens, ``D = 512``, ``V = 65536`` the compiled float32 value-and-gradient
-needs 136 MiB of temporaries instead of 2 GiB):
+needs 34 MiB of temporaries instead of 2 GiB, 60x less, with the default blocks of 1024):
 
   >>> features = jnp.array([[1.0, 0.0], [0.0, 2.0]])
   >>> kernel = jnp.array([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]])  # [D, V]
@@ -53,8 +53,15 @@ from jaxent._reduction import Reduction, reduce_losses
 
 __all__ = ["linear_sparse_softmax_cross_entropy", "LinearSparseCategoricalCrossentropy"]
 
-DEFAULT_BLOCK_SIZE = 4096
-"""Vocabulary columns per block when ``block_size`` is None (clipped to the vocabulary)."""
+DEFAULT_BLOCK_SIZE = 1024
+"""Vocabulary columns per block when ``block_size`` is None (clipped to the vocabulary).
+
+Chosen from ``python -m bench`` (bench/RESULTS.md): temporaries grow with the block (float32
+value-and-gradient at N=4096, D=512, V=65536: 17 / 34 / 68 / 136 MiB for 512 / 1024 / 2048 /
+4096 against 2 GiB materialised), and on the CPU blocks of 512 to 2048 were 4-21 % faster
+than 4096 forward and backward at 2048x512x32768 and 4096x512x65536 (smaller blocks stay in cache). 1024 keeps
+the temporaries 60x below the materialised logits and each block's matmul large.
+"""
 
 _LAYOUTS = ("dv", "vd")
 
@@ -445,7 +452,7 @@ def linear_sparse_softmax_cross_entropy(
       ignore_class: label value whose tokens get 0 and no gradient.
       label_smoothing: in ``[0, 1]``.
       z_loss: coefficient ``>= 0`` of ``lse**2``.
-      block_size: vocabulary columns per block (default ``min(4096, V)``).
+      block_size: vocabulary columns per block (default ``min(1024, V)``).
       kernel_layout: ``"dv"`` or ``"vd"``.
       axis_name: vocabulary-parallel mode, inside :func:`jax.shard_map` (with its default
         ``check_vma=True``): ``kernel`` (and ``bias``) hold this device's contiguous slice of
