@@ -47,6 +47,21 @@ EAGER_STEPS = sorted({0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 15, 19, 20, 21, 22, 23, 29
                       199, 200, 201, 250, 300})
 
 
+# RMSprop trajectories with a schedule: the worst deviation observed per case, in eps × |θ| so
+# far (``python -m tests.measure_errors rmsprop``); 2x this (at least 1 eps) is allowed.
+MARGIN = 2.0
+OBSERVED_EPS: dict[str, float] = {
+    "constant_weight_decay": 0.0,
+    "constant_weight_decay_centered_momentum": 0.94,
+    "cosine_warmup_centered": 0.96,
+    "exponential_staircase_momentum": 2.68,
+    "inverse_time_global_clipnorm": 1.39,
+    "piecewise_clipnorm": 1.6,
+    "polynomial_cycle_weight_decay_momentum": 0.65,
+    "restarts_weight_decay": 0.7,
+}
+
+
 def build(case) -> schedules.LearningRateSchedule:
     return getattr(schedules, case["fn"].rsplit(".", 1)[1])(**case["kwargs"])
 
@@ -132,11 +147,10 @@ def test_values_are_float32_even_for_integer_configs():
 # --- as optax schedules ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", TRAJECTORIES, ids=[c["name"] for c in TRAJECTORIES])
-def test_rmsprop_with_schedule_follows_tf_keras(case):
-    """RMSprop(learning_rate=schedule) against Keras, the schedule at the pre-update count.
-
-    Tolerance as in test_optimizers.py: 2 eps per step of the largest |θ| so far.
+def trajectory_errors(case) -> float:
+    """RMSprop(learning_rate=schedule) replayed on ``case``: the largest deviation of the params
+    from Keras, in eps × the largest |θ| so far (as in test_optimizers.py). The learning rates
+    used, one per step and read at the pre-update count, must equal Keras's exactly.
     """
     kwargs = dict(case["kwargs"])
     if case["meta"]["schedule"] is not None:
@@ -157,16 +171,23 @@ def test_rmsprop_with_schedule_follows_tf_keras(case):
     (_, state), (trajectory, rates) = jax.jit(
         lambda p, g: jax.lax.scan(body, (p, opt.init(p)), g))(params, grads)
     np.testing.assert_array_equal(np.asarray(rates), case["outputs"]["lr"])
-    steps = case["meta"]["steps"]
+    assert int(state.count) == case["meta"]["steps"]
     eps = float(jnp.finfo(jnp.float32).eps)
+    worst = 0.0
     for n in names:
         want = case["outputs"][f"param_{n}"].astype(np.float64)
         history = np.concatenate([case["inputs"][f"param_{n}"][None].astype(np.float64), want])
         scale = np.maximum.accumulate(np.abs(history), axis=0)[1:]
-        error = np.abs(np.asarray(trajectory[n], np.float64) - want) / (eps * scale)
-        per_step = error.reshape(steps, -1).max(axis=1)
-        assert (per_step <= 2.0 * np.arange(1, steps + 1)).all(), (n, per_step)
-    assert int(state.count) == steps
+        worst = max(worst, float((np.abs(np.asarray(trajectory[n], np.float64) - want) / (eps * scale)).max()))
+    return worst
+
+
+@pytest.mark.parametrize("case", TRAJECTORIES, ids=[c["name"] for c in TRAJECTORIES])
+def test_rmsprop_with_schedule_follows_tf_keras(case):
+    """RMSprop(learning_rate=schedule) against Keras: within 2x the observed error (module docstring)."""
+    allowed = max(1.0, MARGIN * OBSERVED_EPS[case["name"]])
+    worst = trajectory_errors(case)
+    assert worst <= allowed, f"{case['name']}: {worst:.2f} eps from Keras (allowed {allowed:.2f})"
 
 
 def test_first_update_uses_schedule_at_zero():
