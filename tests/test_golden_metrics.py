@@ -186,6 +186,10 @@ def test_golden_file_covers_every_metric_and_option():
         "metrics.BinaryAccuracy": {"threshold", "dtype"},
         "metrics.MeanSquaredError": {"dtype"},
         "metrics.MeanAbsoluteError": {"dtype"},
+        "metrics.CategoricalAccuracy": {"dtype"},
+        "metrics.SparseCategoricalAccuracy": {"dtype"},
+        "metrics.TopKCategoricalAccuracy": {"k"},
+        "metrics.SparseTopKCategoricalAccuracy": {"k"},
     }
     weight_ranks = {np.ndim(v) for case in CASES for k, v in case["inputs"].items() if k.startswith("sample_weight")}
     assert weight_ranks == {0, 1, 2, 3}

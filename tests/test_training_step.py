@@ -51,6 +51,10 @@ FUNCTIONS = {
     "losses.mean_absolute_error": (losses.mean_absolute_error, (BITS, PROBS)),
     "metrics.accuracy": (metrics.accuracy, (BITS, PROBS)),
     "metrics.binary_accuracy": (metrics.binary_accuracy, (BITS, PROBS)),
+    "metrics.categorical_accuracy": (metrics.categorical_accuracy, (ONE_HOT, PROBS)),
+    "metrics.sparse_categorical_accuracy": (metrics.sparse_categorical_accuracy, (LABELS, PROBS)),
+    "metrics.top_k_categorical_accuracy": (lambda y, p: metrics.top_k_categorical_accuracy(y, p, k=2), (ONE_HOT, PROBS)),
+    "metrics.sparse_top_k_categorical_accuracy": (metrics.sparse_top_k_categorical_accuracy, (LABELS, PROBS)),
 }
 
 LOSS_CLASSES = {
@@ -77,6 +81,10 @@ METRICS = {
     "BinaryAccuracy": (metrics.BinaryAccuracy(), (BITS, PROBS)),
     "MeanSquaredError": (metrics.MeanSquaredError(), (BITS, PROBS)),
     "MeanAbsoluteError": (metrics.MeanAbsoluteError(), (BITS, PROBS)),
+    "CategoricalAccuracy": (metrics.CategoricalAccuracy(), (ONE_HOT, PROBS)),
+    "SparseCategoricalAccuracy": (metrics.SparseCategoricalAccuracy(), (LABELS, PROBS)),
+    "TopKCategoricalAccuracy": (metrics.TopKCategoricalAccuracy(2), (ONE_HOT, PROBS)),
+    "SparseTopKCategoricalAccuracy": (metrics.SparseTopKCategoricalAccuracy(k=2), (LABELS, PROBS)),
 }
 
 

@@ -33,7 +33,20 @@ from jaxent.losses import (
 from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
 from jaxent.metrics._state import MetricState, merge_across, merge_states
 from jaxent.metrics._stateful import StatefulMetric
-from jaxent.metrics.accuracy import Accuracy, BinaryAccuracy, accuracy, binary_accuracy
+from jaxent.metrics.accuracy import (
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    accuracy,
+    binary_accuracy,
+    categorical_accuracy,
+    sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
 from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError
 
@@ -50,6 +63,10 @@ __all__ = [
     "MAE",
     "accuracy",
     "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
     # classes
     "Metric",
     "MeanMetricWrapper",
@@ -59,6 +76,10 @@ __all__ = [
     "BinaryCrossentropy",
     "Accuracy",
     "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
     "MeanSquaredError",
     "MeanAbsoluteError",
     # state

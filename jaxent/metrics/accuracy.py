@@ -1,4 +1,11 @@
-"""Accuracy metrics: exact matches (``accuracy``) and thresholded binary matches (``binary_accuracy``)."""
+"""Accuracy metrics: exact matches, thresholded binary matches, argmax and top-k class matches.
+
+``accuracy`` compares values exactly, ``binary_accuracy`` thresholds the prediction,
+``(sparse_)categorical_accuracy`` compares the predicted class (argmax, the first of tied
+maxima, NaN never chosen, as ``tf.argmax`` on the CPU) with the label, and ``(sparse_)top_k_categorical_accuracy`` asks
+whether the label's score is among the ``k`` largest (``tf.math.in_top_k``: ties at the
+boundary count as in, and a row with a non-finite score never matches).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,26 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 from jaxent import _validation
 from jaxent._compile import compiled_call
 from jaxent.metrics._base import MeanMetricWrapper
 
-__all__ = ["accuracy", "binary_accuracy", "Accuracy", "BinaryAccuracy"]
+__all__ = [
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "Accuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+]
 
 
 def _matches(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
@@ -112,3 +133,247 @@ class BinaryAccuracy(MeanMetricWrapper):
 
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
         return _binary_matches(y_true, y_pred, self.threshold).astype(y_true.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Class matches: argmax and top-k.
+
+
+def _sparse_labels(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, bool]:
+    """The labels as one per row of ``y_pred``, and whether a trailing axis of size 1 was dropped.
+
+    Keras squeezes the labels' last axis when they have the rank of ``y_pred`` (``[B, 1]``
+    against ``[B, C]``) and gives the matches back in the labels' shape.
+    """
+    if y_pred.ndim == 0:
+        raise ValueError("`y_pred` must have a class axis (rank >= 1); received a scalar")
+    squeezed = y_true.ndim == y_pred.ndim
+    if squeezed:
+        if y_true.shape[-1] != 1:
+            raise ValueError(
+                "sparse labels of the rank of `y_pred` must have a last axis of size 1. Received: "
+                f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
+            )
+        y_true = y_true[..., 0]
+    _validation.check_broadcastable("y_true", y_true.shape, "y_pred without its class axis", y_pred.shape[:-1])
+    return y_true, squeezed
+
+
+def _argmax(x: jax.Array) -> jax.Array:
+    """``tf.argmax`` over the last axis: the first maximum, NaN never chosen (an all-NaN row gives 0)."""
+    return jnp.argmax(jnp.where(jnp.isnan(x), -jnp.inf, x), axis=-1)
+
+
+def _argmax_matches(labels: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``labels == argmax(y_pred, -1)`` as float32, the argmax cast to the labels' dtype (as Keras)."""
+    return (labels == _argmax(y_pred).astype(labels.dtype)).astype(jnp.float32)
+
+
+def _sparse_argmax_matches(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """One match per label, in the labels' shape (``[B, 1]`` labels give ``[B, 1]``, as the Keras metric)."""
+    labels, squeezed = _sparse_labels(y_true, y_pred)
+    matches = _argmax_matches(labels, y_pred)
+    return matches[..., None] if squeezed else matches
+
+
+def _in_top_k(labels: jax.Array, y_pred: jax.Array, k: int) -> jax.Array:
+    """``tf.math.in_top_k`` for labels ``[...]`` and scores ``[..., C]``, as float32.
+
+    A label is in the top ``k`` when fewer than ``k`` scores are strictly greater than its own
+    (so ties at the boundary are in); a label outside ``[0, C)`` or a row with a non-finite
+    score is not. Float labels are truncated to integers, as Keras casts them.
+    """
+    labels = labels.astype(jnp.int32)
+    num_classes = y_pred.shape[-1]
+    in_range = (labels >= 0) & (labels < num_classes)
+    score = jnp.take_along_axis(y_pred, jnp.where(in_range, labels, 0)[..., None], axis=-1)
+    greater = jnp.sum(y_pred > score, axis=-1)
+    finite = jnp.all(jnp.isfinite(y_pred), axis=-1)
+    return (in_range & finite & (greater < k)).astype(jnp.float32)
+
+
+def _sparse_top_k_matches(y_true: jax.Array, y_pred: jax.Array, k: int) -> jax.Array:
+    labels, squeezed = _sparse_labels(y_true, y_pred)
+    matches = _in_top_k(jnp.broadcast_to(labels, y_pred.shape[:-1]), y_pred, k)
+    return matches[..., None] if squeezed else matches
+
+
+def _categorical_labels(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """The class of each one-hot (or soft) row of ``y_true``: its argmax, the first of ties."""
+    _validation.check_same_shape("y_true", y_true.shape, "y_pred", y_pred.shape)
+    if y_pred.ndim == 0:
+        raise ValueError("`y_pred` must have a class axis (rank >= 1); received a scalar")
+    return _argmax(y_true)
+
+
+def _traced_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    return _argmax_matches(_categorical_labels(y_true, y_pred), y_pred)
+
+
+def categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
+    """Whether the predicted class is the labelled one: ``argmax(y_true, -1) == argmax(y_pred, -1)``, float32.
+
+    Mirrors ``keras.metrics.categorical_accuracy``: one-hot (or soft) ``y_true`` of the shape
+    of ``y_pred``; ties take the first maximal index on both sides, as ``tf.argmax``.
+
+    Example:
+      >>> categorical_accuracy(jnp.array([[0, 0, 1], [0, 1, 0]]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
+      Array([0., 1.], dtype=float32)
+    """
+    return compiled_call(_traced_categorical_accuracy, y_true, y_pred)
+
+
+def _traced_sparse_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    matches = _sparse_argmax_matches(jnp.asarray(y_true), jnp.asarray(y_pred))
+    # The Keras function (not the metric) drops a trailing axis of size 1.
+    return matches[..., 0] if matches.ndim > 1 and matches.shape[-1] == 1 else matches
+
+
+def sparse_categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
+    """Whether the predicted class is the integer label: ``y_true == argmax(y_pred, -1)``, float32.
+
+    Mirrors ``keras.metrics.sparse_categorical_accuracy``: labels ``[...]`` or ``[..., 1]``
+    (the result drops that trailing 1); the argmax (first of ties, never a NaN) is cast to the
+    labels' dtype, so a float label 1.5 never matches.
+
+    Example:
+      >>> sparse_categorical_accuracy(jnp.array([[2], [1]]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
+      Array([0., 1.], dtype=float32)
+    """
+    return compiled_call(_traced_sparse_categorical_accuracy, y_true, y_pred)
+
+
+def _traced_top_k_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array, *, k: int) -> jax.Array:
+    return _in_top_k(_categorical_labels(y_true, y_pred), y_pred, _validation.check_option("k", k))
+
+
+def top_k_categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, k: int = 5) -> jax.Array:
+    """Whether the labelled class (``argmax(y_true, -1)``) is among the ``k`` highest scores, float32.
+
+    Mirrors ``keras.metrics.top_k_categorical_accuracy``: ``tf.math.in_top_k`` semantics (fewer
+    than ``k`` strictly greater scores; ties at the boundary count as in; a row with a
+    non-finite score never matches).
+
+    Example:
+      >>> top_k_categorical_accuracy(jnp.array([[0, 0, 1], [0, 1, 0]]), jnp.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]), k=1)
+      Array([0., 1.], dtype=float32)
+    """
+    return compiled_call(_traced_top_k_categorical_accuracy, y_true, y_pred, k=k)
+
+
+def _traced_sparse_top_k_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array, *, k: int) -> jax.Array:
+    return _sparse_top_k_matches(jnp.asarray(y_true), jnp.asarray(y_pred), _validation.check_option("k", k))
+
+
+def sparse_top_k_categorical_accuracy(
+    y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, k: int = 5
+) -> jax.Array:
+    """Whether the integer label is among the ``k`` highest scores of ``y_pred``, float32.
+
+    Mirrors ``keras.metrics.sparse_top_k_categorical_accuracy`` (``tf.math.in_top_k``; labels
+    ``[...]`` or ``[..., 1]``, whose trailing 1 the result keeps; float labels truncated; a label
+    outside ``[0, C)`` never matches).
+
+    Example:
+      >>> sparse_top_k_categorical_accuracy(jnp.array([2, 1]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]), k=2)
+      Array([1., 1.], dtype=float32)
+    """
+    return compiled_call(_traced_sparse_top_k_categorical_accuracy, y_true, y_pred, k=k)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often the predicted class is the one-hot label's (``tf.keras.metrics.CategoricalAccuracy``).
+
+    Per sample ``m = float32(argmax(y_true, -1) == argmax(y_pred, -1))`` (ties: the first
+    maximum), then ``result = sum(w * m) / sum(w)``.
+
+    Example:
+      >>> metric = CategoricalAccuracy()
+      >>> state = metric.update(metric.init(), jnp.array([[0, 0, 1], [0, 1, 0]]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
+      >>> metric.result(state)
+      Array(0.5, dtype=float32)
+    """
+
+    name: str = "categorical_accuracy"
+
+    def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+        return _argmax_matches(_categorical_labels(y_true, y_pred), y_pred)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often the predicted class is the integer label (``tf.keras.metrics.SparseCategoricalAccuracy``).
+
+    Labels ``[B]`` or ``[B, 1]`` (also per timestep), cast to float32 like every metric input;
+    per entry ``m = float32(y_true == argmax(y_pred, -1))`` in the labels' shape (so labels
+    ``[B, T, 1]`` with weights ``[B]`` weight the per-sample means, as in Keras), then
+    ``result = sum(w * m) / sum(w)``.
+
+    Example:
+      >>> metric = SparseCategoricalAccuracy()
+      >>> state = metric.update(metric.init(), jnp.array([[2], [1]]), jnp.array([[0.1, 0.6, 0.3], [0.05, 0.95, 0]]))
+      >>> metric.result(state)
+      Array(0.5, dtype=float32)
+    """
+
+    name: str = "sparse_categorical_accuracy"
+
+    def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+        return _sparse_argmax_matches(y_true, y_pred)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, init=False)
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot label's class is among the ``k`` highest scores (``tf.keras.metrics.TopKCategoricalAccuracy``).
+
+    ``TopKCategoricalAccuracy(k=5, name="top_k_categorical_accuracy", dtype=None)`` (Keras's
+    argument order); ``tf.math.in_top_k`` semantics per sample, then ``sum(w * m) / sum(w)``.
+
+    Example:
+      >>> metric = TopKCategoricalAccuracy(k=1)
+      >>> state = metric.update(metric.init(), jnp.array([[0, 0, 1], [0, 1, 0]]), jnp.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))
+      >>> metric.result(state)
+      Array(0.5, dtype=float32)
+    """
+
+    k: int = 5
+    name: str = "top_k_categorical_accuracy"
+
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype: DTypeLike | None = None) -> None:
+        object.__setattr__(self, "k", k)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", dtype)
+        self.__post_init__()
+
+    def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+        return _in_top_k(_categorical_labels(y_true, y_pred), y_pred, self.k)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, init=False)
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label is among the ``k`` highest scores (``tf.keras.metrics.SparseTopKCategoricalAccuracy``).
+
+    ``SparseTopKCategoricalAccuracy(k=5, name="sparse_top_k_categorical_accuracy", dtype=None)``;
+    labels ``[B]`` or ``[B, 1]``, ``tf.math.in_top_k`` semantics, then ``sum(w * m) / sum(w)``.
+
+    Example:
+      >>> metric = SparseTopKCategoricalAccuracy(k=1)
+      >>> state = metric.update(metric.init(), jnp.array([2, 1]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
+      >>> metric.result(state)
+      Array(0.5, dtype=float32)
+    """
+
+    k: int = 5
+    name: str = "sparse_top_k_categorical_accuracy"
+
+    def __init__(
+        self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype: DTypeLike | None = None
+    ) -> None:
+        object.__setattr__(self, "k", k)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", dtype)
+        self.__post_init__()
+
+    def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+        return _sparse_top_k_matches(y_true, y_pred, self.k)

@@ -194,6 +194,9 @@ def fused_reference(features, kernel, labels, bias=None, ignore_class=None, labe
 
 KERAS["nn.linear_sparse_softmax_cross_entropy"] = fused_reference
 KERAS["metrics.binary_accuracy"] = keras.metrics.binary_accuracy
+for _fn in ("categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
+            "sparse_top_k_categorical_accuracy"):
+    KERAS[f"metrics.{_fn}"] = getattr(keras.metrics, _fn)
 for _cls in (
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
@@ -213,6 +216,10 @@ DIFF = {
     "backend.binary_crossentropy": ("target", "output"),
     "nn.linear_sparse_softmax_cross_entropy": ("features", "kernel", "bias"),
     "metrics.binary_accuracy": (),
+    "metrics.categorical_accuracy": (),
+    "metrics.sparse_categorical_accuracy": (),
+    "metrics.top_k_categorical_accuracy": (),
+    "metrics.sparse_top_k_categorical_accuracy": (),
 }
 
 
@@ -1480,6 +1487,47 @@ def gen_python_scalars():
         {"threshold": 0.7}, python_scalars=("threshold",))
 
 
+# --------------------------------------------------------------------------------------------
+# Tracker issue 12: the argmax and top-k accuracy functions. tf.argmax takes the first maximum
+# and never a NaN; tf.math.in_top_k counts ties at the boundary as in and gives False for a row
+# with a non-finite score or an out-of-range label; [B, 1] labels keep their trailing 1.
+
+
+def gen_class_accuracy():
+    r = np.random.default_rng(1213)
+    nan, inf = np.nan, np.inf
+    scores = arr([[0.4, 0.4, 0.1, 0.1], [0.1, 0.3, 0.3, 0.3], [0.2, nan, 0.5, 0.3], [inf, 0.2, 0.5, 0.3],
+                  [nan, nan, nan, nan], [0.25, 0.25, 0.25, 0.25], [-1.0, 2.0, 0.5, 2.0], [0.7, 0.1, 0.1, 0.1]])
+    onehot = arr(np.eye(4)[[1, 2, 2, 0, 0, 3, 3, 0]])
+    onehot[0] = [0.5, 0.5, 0, 0]  # a tie in y_true: the first maximum is the label
+    sparse = np.array([1, 2, 2, 0, 0, 3, 3, 0], np.int64)
+    rand = arr(r.dirichlet(np.ones(6), (5, 3)))
+    rand_sparse = r.integers(0, 6, (5, 3)).astype(np.int64)
+
+    fn = "metrics.categorical_accuracy"
+    add("ties_nan_inf", fn, {"y_true": onehot, "y_pred": scores})
+    add("rank3", fn, {"y_true": arr(np.eye(6)[rand_sparse]), "y_pred": rand})
+    add("float64", fn, {"y_true": arr(onehot, "float64"), "y_pred": arr(scores, "float64")})
+    fn = "metrics.sparse_categorical_accuracy"
+    add("ties_nan_inf", fn, {"y_true": sparse, "y_pred": scores})
+    add("labels_Bx1", fn, {"y_true": sparse[:, None], "y_pred": scores})
+    add("float_labels", fn, {"y_true": arr([1, 2, 2.5, 0, 0, 3, 3, 1.0]), "y_pred": scores})
+    add("rank3", fn, {"y_true": rand_sparse, "y_pred": rand})
+    add("rank3_labels_BxTx1", fn, {"y_true": rand_sparse[..., None], "y_pred": rand})
+    add("float64", fn, {"y_true": sparse, "y_pred": arr(scores, "float64")})
+    for k in (1, 2, 3, 5):
+        add(f"k{k}_ties_nan_inf", "metrics.top_k_categorical_accuracy", {"y_true": onehot, "y_pred": scores}, {"k": k})
+        add(f"k{k}_ties_nan_inf", "metrics.sparse_top_k_categorical_accuracy",
+            {"y_true": np.array([1, 2, 2, 0, -1, 3, 4, 0], np.int64), "y_pred": scores}, {"k": k})
+    add("k2_rank3", "metrics.top_k_categorical_accuracy", {"y_true": arr(np.eye(6)[rand_sparse]), "y_pred": rand},
+        {"k": 2})
+    fn = "metrics.sparse_top_k_categorical_accuracy"
+    add("k2_labels_Bx1", fn, {"y_true": sparse[:, None], "y_pred": scores}, {"k": 2})
+    add("k2_float_labels_truncate", fn, {"y_true": arr([1.9, 2.2, 2.5, 0.4, 0, 3, 3.7, 1.0]), "y_pred": scores},
+        {"k": 2})
+    add("k2_rank3", fn, {"y_true": rand_sparse, "y_pred": rand}, {"k": 2})
+
+
 def main():
     gen_to_categorical()
     gen_nn()
@@ -1489,6 +1537,7 @@ def main():
     gen_extreme_logits()
     gen_fused()
     gen_python_scalars()
+    gen_class_accuracy()
     save_cases(OUT, CASES)
     counts: dict[str, int] = {}
     for case in CASES:

@@ -4,7 +4,9 @@ What it records
 ---------------
 For every metric class jaxent mirrors (``Mean``, ``CategoricalCrossentropy``,
 ``SparseCategoricalCrossentropy``, ``BinaryCrossentropy``, ``Accuracy``, ``BinaryAccuracy``,
-``MeanSquaredError``, ``MeanAbsoluteError``) and every option (``from_logits``,
+``MeanSquaredError``, ``MeanAbsoluteError``, and the argmax/top-k accuracies
+``CategoricalAccuracy``, ``SparseCategoricalAccuracy``, ``TopKCategoricalAccuracy``,
+``SparseTopKCategoricalAccuracy``, with ties, non-finite scores and out-of-range labels) and every option (``from_logits``,
 ``label_smoothing``, ``axis``, ``ignore_class``, ``threshold``, ``dtype``), a stream of several
 ``update_state`` calls on one Keras metric object with mixed sample weights (none, scalar,
 ``[B]``, ``[B, 1]``, per-timestep ``[B, T]``/``[B, T, 1]``/``[1, T]``, all zeros, some zeros),
@@ -749,6 +751,86 @@ def gen_python_scalars():
             note="label_smoothing is exact in float64")
 
 
+# ---------------------------------------------------------------------------------------------
+# Tracker issue 12: the argmax and top-k accuracies. Ties (tf.argmax takes the first maximum;
+# tf.math.in_top_k counts tied scores at the boundary as in), non-finite scores, [B, 1] sparse
+# labels, float labels, out-of-range labels, rank-3 inputs, sample weights, 16-bit and float64.
+
+
+def gen_class_accuracy():
+    r = np.random.default_rng(1212)
+
+    def scores(outer, classes=C, ties=True, nonfinite=False):
+        p = r.dirichlet(np.ones(classes), outer).astype(F32)
+        flat = p.reshape(-1, classes)
+        if ties:
+            flat[0] = [0.4, 0.4, 0.1, 0.1][:classes] if classes == 4 else flat[0]  # argmax tie: first wins
+            flat[1] = [0.1, 0.3, 0.3, 0.3][:classes] if classes == 4 else flat[1]  # top-2 tie at the boundary
+        if nonfinite:
+            flat[2, 1] = np.nan
+            flat[3, 0] = np.inf
+        return p
+
+    def onehot_soft(outer, classes=C):
+        y = np.eye(classes, dtype=F32)[r.integers(0, classes, outer)]
+        y.reshape(-1, classes)[0] = [0.5, 0.5, 0, 0][:classes] if classes == 4 else y.reshape(-1, classes)[0]
+        return y
+
+    def sparse(outer, classes=C, trailing=False, kind="int"):
+        lab = r.integers(0, classes, outer)
+        lab = lab.astype(np.int64) if kind == "int" else lab.astype(F32)
+        if kind == "float":
+            lab.reshape(-1)[0] = 1.5  # a float label that is no class
+        if kind == "out_of_range":
+            lab.reshape(-1)[:2] = [-1, classes]
+        return lab[..., None] if trailing else lab
+
+    def batch(make_y, classes=C, **kw):
+        return lambda: {"y_true": make_y((B,), classes), "y_pred": scores((B,), classes, **kw)}
+
+    def steps_t(make_y, classes=C, **kw):
+        return lambda: {"y_true": make_y((B, T), classes), "y_pred": scores((B, T), classes, ties=False, **kw)}
+
+    add("batch", "CategoricalAccuracy", stream(batch(onehot_soft, nonfinite=True), plan_batch()))
+    add("timesteps", "CategoricalAccuracy", stream(steps_t(onehot_soft), plan_timesteps()))
+    add("dtype_float64/batch", "CategoricalAccuracy", stream(batch(onehot_soft), plan_batch()[:3]), {"dtype": "float64"})
+    for half in (np.float16, BF16):
+        add(f"{np.dtype(half).name}_inputs/batch", "CategoricalAccuracy", [
+            {k: v.astype(half) for k, v in batch(onehot_soft)().items()} | {"sample_weight": w}
+            for w in plan_batch()[:3]])
+
+    for kind in ("int", "float", "out_of_range"):
+        add(f"{kind}_labels/batch", "SparseCategoricalAccuracy",
+            stream(batch(lambda o, c, kind=kind: sparse(o, c, kind=kind)), plan_batch()))
+    add("labels_Bx1/batch", "SparseCategoricalAccuracy",
+        stream(batch(lambda o, c: sparse(o, c, trailing=True), nonfinite=True), plan_batch()))
+    add("timesteps", "SparseCategoricalAccuracy", stream(steps_t(lambda o, c: sparse(o, c)), plan_timesteps()))
+    add("labels_BxTx1/timesteps", "SparseCategoricalAccuracy",
+        stream(steps_t(lambda o, c: sparse(o, c, trailing=True)), plan_timesteps()[:3]))
+    add("dtype_float64/batch", "SparseCategoricalAccuracy",
+        stream(batch(lambda o, c: sparse(o, c)), plan_batch()[:3]), {"dtype": "float64"})
+    add("bfloat16_inputs/batch", "SparseCategoricalAccuracy", [
+        {"y_true": sparse((B,)), "y_pred": scores((B,)).astype(BF16), "sample_weight": w} for w in plan_batch()[:3]])
+
+    for opts in ({}, {"k": 1}, {"k": 2}, {"k": 3}):
+        tag = "_".join(f"{k}_{v}" for k, v in opts.items()) or "default_k5"
+        add(f"{tag}/batch", "TopKCategoricalAccuracy", stream(batch(onehot_soft, nonfinite=True), plan_batch()), opts)
+        add(f"{tag}/batch", "SparseTopKCategoricalAccuracy",
+            stream(batch(lambda o, c: sparse(o, c, kind="out_of_range"), nonfinite=True), plan_batch()), opts)
+    wide = 7  # more classes than the default k = 5
+    add("k_2/timesteps", "TopKCategoricalAccuracy", stream(steps_t(onehot_soft, classes=wide), plan_timesteps()), {"k": 2})
+    add("k_2/timesteps", "SparseTopKCategoricalAccuracy",
+        stream(steps_t(lambda o, c: sparse(o, c), classes=wide), plan_timesteps()), {"k": 2})
+    add("default_k5/wide_batch", "SparseTopKCategoricalAccuracy",
+        stream(batch(lambda o, c: sparse(o, c, kind="float"), classes=wide), plan_batch()))
+    add("k_2/labels_Bx1", "SparseTopKCategoricalAccuracy",
+        stream(batch(lambda o, c: sparse(o, c, trailing=True)), plan_batch()[:3]), {"k": 2})
+    # (A float64 top-k metric raises in Keras: tf.math.in_top_k takes float32 scores only.)
+    add("k_2_float16_inputs/batch", "TopKCategoricalAccuracy", [
+        {k: v.astype(np.float16) for k, v in batch(onehot_soft)().items()} | {"sample_weight": w}
+        for w in plan_batch()[:3]], {"k": 2})
+
+
 def main():
     gen_mean()
     gen_categorical()
@@ -760,6 +842,7 @@ def main():
     gen_poison()
     gen_extreme_logits()
     gen_python_scalars()
+    gen_class_accuracy()
     save_cases(OUT, CASES)
     counts: dict[str, int] = {}
     for case in CASES:
