@@ -342,6 +342,12 @@ def log_results(built: tuple[CompiledMetric, ...], states: Mapping[str, metrics.
     return {name: by_name[name].result(state) for name, state in states.items()}
 
 
+def logs(built: tuple[CompiledMetric, ...], states: Mapping[str, metrics.MetricState]) -> dict[str, float]:
+    """The logs as Python floats, in Keras's order: loss, metrics, weighted metrics."""
+    values = log_results(built, states)  # dicts come back from jit with their keys sorted
+    return {name: float(values[name]) for name in ["loss", *(m.name for m in built)]}
+
+
 jax.tree_util.register_dataclass(Batch, data_fields=["x", "y", "sample_weight", "mask", "size"], meta_fields=[])
 
 
@@ -361,7 +367,7 @@ def run_evaluation(compiled, built, params, data: list[Batch]) -> dict[str, floa
     states = init_logs(built)
     for batch in data:
         states = eval_step(compiled, built, params, states, batch)
-    return {name: float(value) for name, value in log_results(built, states).items()}
+    return logs(built, states)
 
 
 def evaluate(compiled: Compiled, params: Params, x, y, *, sample_weight=None, batch_size: int = 32) -> dict[str, float]:
@@ -404,10 +410,10 @@ def fit(
         for batch in train:
             params, opt_state, states, loss = train_step(compiled, built, params, opt_state, states, batch)
             epoch_losses.append((batch.size, float(loss)))
-        logs = {name: float(value) for name, value in log_results(built, states).items()}
+        epoch_logs = logs(built, states)
         if validation_data is not None:  # rule 8: after the epoch's last update
-            logs.update({f"val_{name}": value for name, value in run_evaluation(compiled, built, params, val).items()})
-        for name, value in logs.items():
+            epoch_logs.update({f"val_{k}": v for k, v in run_evaluation(compiled, built, params, val).items()})
+        for name, value in epoch_logs.items():
             history.setdefault(name, []).append(value)
         batch_losses.append(epoch_losses)
     return History(history, batch_losses), params
