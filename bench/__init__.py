@@ -1,11 +1,13 @@
 """jaxent's benchmark suite: ``python -m bench --help``.
 
-Times jaxent's losses, metrics, RMSprop and fused cross entropy against optax, hand-written
-``jnp`` and Keras 3 (JAX backend) on whatever backend JAX picks, with a memory-bandwidth
-roofline measured in the same run. The modules: :mod:`bench.ops` (what is timed),
-:mod:`bench.roofline` (bandwidth, bytes, HLO statistics), :mod:`bench.report` (table, JSON,
-plot) and :mod:`bench.__main__` (the command line and the run loop). This module holds the
-timer, the progress line and the environment record they share.
+Times jaxent against its peers (optax, hand-written ``jnp``, Keras 3 on JAX, the materialised
+logits, a jitted ``jnp`` call) on whatever backend JAX picks, family by family, with a
+memory-bandwidth roofline measured in the same run. The modules: :mod:`bench.families` (one
+module per family: its sizes, inputs, peers and byte/FLOP counts), :mod:`bench.core` (the
+family interface, sizes, deterministic inputs, Keras 3), :mod:`bench.roofline` (bandwidth,
+HLO statistics), :mod:`bench.report` (ratios, tables, JSON, figures), :mod:`bench.__main__`
+(the command line and the run loop) and :mod:`bench.fused_memory` (compiled memory per block
+size). This module holds the timers, the progress line and the environment record they share.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
 import numpy as np
 
-__all__ = ["Timing", "measure", "Progress", "environment", "cpu_model"]
+__all__ = ["Timing", "GroupTiming", "measure", "measure_group", "Progress", "environment", "cpu_model"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +64,103 @@ class Timing:
         return self.median, self.q1, self.q3, self.spread
 
 
+def _percentiles(xs: Sequence[float]) -> tuple[float, float, float]:
+    q1, med, q3 = np.percentile(np.asarray(xs, np.float64), [25, 50, 75])
+    return float(med), float(q1), float(q3)
+
+
+def _spread(xs: Sequence[float]) -> float:
+    med, q1, q3 = _percentiles(xs)
+    return (q3 - q1) / med if med > 0 else float("inf")
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupTiming:
+    """Interleaved samples of several calls: per round, one sample of each (seconds per call).
+
+    ``wall[name][r]`` and ``cpu[name][r]`` are the ``r``-th round's sample of ``name``; the
+    samples of one round were taken within a few milliseconds of each other, so a ratio of two
+    calls taken round by round (:meth:`ratio`) cancels most of the machine's slow drifts.
+    """
+
+    wall: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+    inner: dict[str, int]
+    total: float
+
+    @property
+    def rounds(self) -> int:
+        return len(next(iter(self.wall.values()))) if self.wall else 0
+
+    def timing(self, name: str) -> Timing:
+        med, q1, q3 = _percentiles(self.wall[name])
+        cmed, c1, c3 = _percentiles(self.cpu[name])
+        return Timing(med, q1, q3, self.rounds, self.inner[name], self.total, cmed, c1, c3)
+
+    def ratio(self, a: str, b: str, clock: str = "wall") -> tuple[float, float, float]:
+        """``(median, q1, q3)`` over rounds of ``a``'s time / ``b``'s time in the same round."""
+        samples = self.cpu if clock == "cpu" else self.wall
+        return _percentiles([x / y for x, y in zip(samples[a], samples[b])])
+
+
+def measure_group(
+    calls: Mapping[str, Callable[[], Any]],
+    *,
+    budget: float = 1.0,
+    target_spread: float = 0.05,
+    min_samples: int = 5,
+    max_samples: int = 200,
+    min_sample_time: float = 2e-3,
+    clock: str = "wall",
+) -> GroupTiming:
+    """Time ``calls`` (already compiled) interleaved: round after round, one sample of each.
+
+    A sample runs one call ``inner`` times back to back and blocks on the last result
+    (``jax.block_until_ready``), with ``inner`` chosen per call so that a sample lasts at least
+    ``min_sample_time`` (sub-millisecond calls then measure throughput, dispatch included,
+    rather than timer resolution). The order of the calls rotates from round to round. Rounds
+    stop once at least ``min_samples`` have been taken and every call's IQR/median on
+    ``clock`` is at most ``target_spread``, or when ``budget`` seconds per call are spent
+    (never before ``min_samples`` rounds; only 3 when one round is longer than the budget).
+    """
+    names = list(calls)
+    single: dict[str, float] = {}
+    for name in names:
+        jax.block_until_ready(calls[name]())  # warm-up: first-call allocations, caches
+        start = time.perf_counter()
+        jax.block_until_ready(calls[name]())
+        single[name] = max(time.perf_counter() - start, 1e-9)
+    inner = {name: int(min(10_000, max(1, np.ceil(min_sample_time / t)))) for name, t in single.items()}
+    total_budget = budget * len(names)
+    if sum(max(t, min_sample_time) for t in single.values()) > total_budget / 3:
+        min_samples = min(min_samples, 3)
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    began = time.perf_counter()
+    rounds = 0
+    while True:
+        for k in range(len(names)):
+            name = names[(rounds + k) % len(names)]
+            call, n = calls[name], inner[name]
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = None
+            for _ in range(n):
+                out = call()
+            jax.block_until_ready(out)
+            wall[name].append((time.perf_counter() - t0) / n)
+            cpu[name].append((time.process_time() - c0) / n)
+        rounds += 1
+        if rounds >= max_samples:
+            break
+        if rounds >= min_samples:
+            samples = cpu if clock == "cpu" else wall
+            if all(_spread(samples[name]) <= target_spread for name in names):
+                break
+            if time.perf_counter() - began > total_budget:
+                break
+    return GroupTiming(wall, cpu, inner, time.perf_counter() - began)
+
+
 def measure(
     call: Callable[[], Any],
     *,
@@ -72,44 +171,10 @@ def measure(
     min_sample_time: float = 2e-3,
     clock: str = "wall",
 ) -> Timing:
-    """Time ``call`` (already compiled) until the spread is small or ``budget`` seconds pass.
-
-    Each sample runs ``call`` ``inner`` times back to back and blocks on the last result
-    (``jax.block_until_ready``), with ``inner`` chosen so that a sample lasts at least
-    ``min_sample_time``: sub-millisecond calls then measure throughput rather than timer
-    resolution. Sampling stops once at least ``min_samples`` samples have an IQR/median at or
-    below ``target_spread`` on ``clock``, or when ``budget`` is spent (never before
-    ``min_samples``; only 3 when a single call is longer than a third of the budget).
-    """
-    jax.block_until_ready(call())  # warm-up: first-call allocations, caches
-    start = time.perf_counter()
-    jax.block_until_ready(call())
-    single = max(time.perf_counter() - start, 1e-9)
-    inner = int(min(10_000, max(1, np.ceil(min_sample_time / single))))
-    if single > budget / 3:
-        min_samples = min(min_samples, 3)
-    samples: list[float] = []
-    cpu: list[float] = []
-    began = time.perf_counter()
-    while True:
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = None
-        for _ in range(inner):
-            out = call()
-        jax.block_until_ready(out)
-        samples.append((time.perf_counter() - t0) / inner)
-        cpu.append((time.process_time() - c0) / inner)
-        n = len(samples)
-        if n >= max_samples:
-            break
-        if n >= min_samples:
-            q1, med, q3 = np.percentile(cpu if clock == "cpu" else samples, [25, 50, 75])
-            if (q3 - q1) <= target_spread * med or time.perf_counter() - began > budget:
-                break
-    q1, med, q3 = np.percentile(samples, [25, 50, 75])
-    c1, cmed, c3 = np.percentile(cpu, [25, 50, 75])
-    return Timing(float(med), float(q1), float(q3), len(samples), inner, time.perf_counter() - began,
-                  float(cmed), float(c1), float(c3))
+    """Time one ``call``: :func:`measure_group` with a single member."""
+    group = measure_group({"call": call}, budget=budget, target_spread=target_spread, min_samples=min_samples,
+                          max_samples=max_samples, min_sample_time=min_sample_time, clock=clock)
+    return group.timing("call")
 
 
 class Progress:

@@ -184,7 +184,7 @@ class StaticConfig:
         )
 
     def __repr__(self) -> str:
-        return f"{self.cls.__name__}({', '.join(f'{name}={value!r}' for name, _, value in self.items)})"
+        return repr(self.obj)
 
 
 def _hashable(value: object) -> bool:

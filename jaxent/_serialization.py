@@ -53,12 +53,16 @@ from the label and prediction shapes; ``jaxent.metrics.get`` applies it.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+import numpy as np
+
 __all__ = [
     "Registry",
+    "fields_config",
     "get",
     "lookup",
     "deserialize",
@@ -218,6 +222,30 @@ def deserialize(config: Mapping[str, Any], registry: Registry) -> Any:
     if not isinstance(inner, Mapping):
         raise TypeError(f"The config of {class_name!r} must be a dict. Received: config={inner!r}.")
     return obj.from_config(dict(inner))
+
+
+def fields_config(obj: Any) -> dict[str, Any]:
+    """The Keras config of a jaxent dataclass: every field in declaration order, as plain values.
+
+    Enums (``Reduction``) become their string, dtypes their name (``"float32"``), tuples lists,
+    as Keras writes them; ``Class(**fields_config(obj))`` rebuilds ``obj``. Fields declared
+    with ``metadata={"keras_config": False}`` are left out.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, np.dtype):
+            return value.name
+        if isinstance(value, tuple):
+            return [plain(item) for item in value]
+        return value
+
+    return {
+        field.name: plain(getattr(obj, field.name))
+        for field in dataclasses.fields(obj)
+        if field.metadata.get("keras_config", True)
+    }
 
 
 def serialize_function(fn: Callable[..., Any]) -> dict[str, Any]:

@@ -132,7 +132,7 @@ def _choice(*allowed: str) -> Callable[[str, object], str]:
 
 
 def _float_dtype(name: str, value: object) -> jnp.dtype:
-    """A floating dtype (None: float32), canonicalised (float64 is float32 unless x64 is on)."""
+    """A floating dtype (None: float32), as requested: users canonicalise (float64 is float32 unless x64 is on)."""
     if value is None:
         return jnp.dtype(jnp.float32)
     try:
@@ -141,7 +141,7 @@ def _float_dtype(name: str, value: object) -> jnp.dtype:
         resolved = None
     if resolved is None or not jnp.issubdtype(resolved, jnp.floating):
         raise TypeError(f"`{name}` must be None or a floating-point dtype. Received: {name}={value!r}")
-    return jax.dtypes.canonicalize_dtype(resolved)
+    return resolved
 
 
 _OPTIONS: dict[str, Callable[[str, object], Any]] = {

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import jax
 
-from jaxent import _formulas, _validation, backend
+from jaxent import _formulas, _serialization, _validation, backend
 from jaxent._compile import Configurable, compiled_call, compiled_method
 from jaxent._numerics import result_dtype
 from jaxent._reduction import Reduction, reduce_losses, squeeze_last
@@ -39,6 +41,9 @@ __all__ = [
     "MeanSquaredError",
     "MeanAbsoluteError",
     "LinearSparseCategoricalCrossentropy",
+    "get",
+    "serialize",
+    "deserialize",
 ]
 
 
@@ -199,10 +204,32 @@ class Loss(Configurable, abc.ABC):
     reduction: Reduction | str = dataclasses.field(default=Reduction.AUTO, kw_only=True)
     name: str | None = dataclasses.field(default=None, kw_only=True)
 
+    keras_function: ClassVar[str | None] = None
+    """The name of the Keras loss function a built-in class wraps (its config's ``"fn"``)."""
+
     def __post_init__(self) -> None:
         options = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         for name, value in _validation.check_options(options).items():
             object.__setattr__(self, name, value)
+
+    def get_config(self) -> dict[str, Any]:
+        """tf-keras 2.21's config: ``reduction``, ``name``, the options, and ``fn`` for a built-in loss.
+
+        A subclass with attributes of its own overrides this, as in Keras.
+
+        Example:
+          >>> CategoricalCrossentropy(label_smoothing=0.1).get_config()
+          {'reduction': 'auto', 'name': 'categorical_crossentropy', 'from_logits': False, 'label_smoothing': 0.1, 'axis': -1, 'fn': 'categorical_crossentropy'}
+        """
+        config = _serialization.fields_config(self)
+        if self.keras_function is not None:
+            config["fn"] = self.keras_function
+        return config
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Loss":
+        """The loss a :meth:`get_config` dict describes (Keras's ``"fn"`` entry is accepted and ignored)."""
+        return cls(**{name: value for name, value in config.items() if name != "fn"})
 
     @abc.abstractmethod
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
@@ -246,6 +273,7 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
     """
 
     name: str | None = dataclasses.field(default="categorical_crossentropy", kw_only=True)
+    keras_function: ClassVar[str] = "categorical_crossentropy"
 
     def call(self, y_true, y_pred):
         return _formulas.categorical_ce_per_sample(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
@@ -267,6 +295,7 @@ class SparseCategoricalCrossentropy(Loss):
     from_logits: bool = False
     ignore_class: int | None = None
     name: str | None = dataclasses.field(default="sparse_categorical_crossentropy", kw_only=True)
+    keras_function: ClassVar[str] = "sparse_categorical_crossentropy"
 
     def call(self, y_true, y_pred):
         return self.losses_and_mask(y_true, y_pred)[0]
@@ -286,6 +315,7 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
     """
 
     name: str | None = dataclasses.field(default="binary_crossentropy", kw_only=True)
+    keras_function: ClassVar[str] = "binary_crossentropy"
 
     def call(self, y_true, y_pred):
         return _formulas.binary_ce_per_sample(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
@@ -301,6 +331,7 @@ class MeanSquaredError(Loss):
     """
 
     name: str | None = dataclasses.field(default="mean_squared_error", kw_only=True)
+    keras_function: ClassVar[str] = "mean_squared_error"
 
     def call(self, y_true, y_pred):
         return _formulas.squared_error_per_sample(y_true, y_pred)
@@ -316,6 +347,65 @@ class MeanAbsoluteError(Loss):
     """
 
     name: str | None = dataclasses.field(default="mean_absolute_error", kw_only=True)
+    keras_function: ClassVar[str] = "mean_absolute_error"
 
     def call(self, y_true, y_pred):
         return _formulas.absolute_error_per_sample(y_true, y_pred)
+
+
+# Identifiers and configs (keras.losses.get / serialize / deserialize).
+
+_NOT_IN_JAXENT = "jaxent implements Keras's cross entropies, MSE and MAE; optax.losses has many others"
+REGISTRY = _serialization.Registry(
+    kind="loss function",
+    module="keras.losses",
+    objects={
+        **{fn.__name__: fn for fn in (categorical_crossentropy, sparse_categorical_crossentropy,
+                                      binary_crossentropy, mean_squared_error, mean_absolute_error)},
+        "mse": mean_squared_error, "MSE": mean_squared_error,
+        "mae": mean_absolute_error, "MAE": mean_absolute_error,
+        "bce": binary_crossentropy, "BCE": binary_crossentropy,
+        **{cls.__name__: cls for cls in (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy,
+                                         MeanSquaredError, MeanAbsoluteError, LinearSparseCategoricalCrossentropy)},
+    },
+    accept_callables=True,
+    accept_none=True,
+    unsupported={
+        **{name: _NOT_IN_JAXENT for name in (
+            "mean_absolute_percentage_error", "mape", "MAPE", "MeanAbsolutePercentageError",
+            "mean_squared_logarithmic_error", "msle", "MSLE", "MeanSquaredLogarithmicError",
+            "kl_divergence", "kld", "KLD", "kullback_leibler_divergence", "KLDivergence",
+            "hinge", "Hinge", "squared_hinge", "SquaredHinge", "categorical_hinge", "CategoricalHinge",
+            "huber", "huber_loss", "Huber", "log_cosh", "logcosh", "LogCosh", "poisson", "Poisson",
+            "cosine_similarity", "CosineSimilarity", "binary_focal_crossentropy", "BinaryFocalCrossentropy",
+            "categorical_focal_crossentropy", "CategoricalFocalCrossentropy")},
+        "Loss": "the abstract base class: subclass jaxent.losses.Loss and define call",
+    },
+)
+
+
+def get(identifier: Any) -> Any:
+    """``keras.losses.get``: a loss from a name, a config dict, an instance or a function.
+
+    A function name or alias gives the function (``"mse"`` -> :func:`mean_squared_error`; names
+    are matched exactly, as Keras does: ``"MSE"`` works, ``"Mse"`` does not); a class name gives
+    an instance with the defaults; a dict as :func:`serialize` (or tf-keras) writes it gives
+    ``Class.from_config(config)``; ``None``, functions and ``Loss`` objects come back as they
+    are. A Keras loss jaxent does not implement, or an unknown name, is a ``ValueError``
+    (tf-keras returns an unknown dict's ``class_name`` as a string instead).
+
+    Example:
+      >>> get("mse") is mean_squared_error, get("CategoricalCrossentropy")
+      (True, CategoricalCrossentropy(reduction=<Reduction.AUTO: 'auto'>, name='categorical_crossentropy', from_logits=False, label_smoothing=0.0, axis=-1))
+    """
+    return _serialization.get(identifier, REGISTRY)
+
+
+def serialize(loss: Any) -> dict[str, Any] | None:
+    """``keras.losses.serialize``: ``{"module", "class_name", "config", "registered_name"}`` (tf-keras 2.21's format)."""
+    return _serialization.serialize(loss, REGISTRY)
+
+
+def deserialize(config: Mapping[str, Any]) -> Any:
+    """``keras.losses.deserialize``: the loss a :func:`serialize` (or tf-keras) dict describes."""
+    return _serialization.deserialize(config, REGISTRY)

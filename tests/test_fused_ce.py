@@ -270,7 +270,9 @@ def test_check_grads_reverse_mode():
 # Memory.
 
 
-def test_never_materialises_the_logits_and_needs_a_tenth_of_the_memory():
+def test_never_materialises_the_logits_and_by_default_needs_a_fiftieth_of_the_memory():
+    # The default block policy is held to 50x fewer compiled temporaries than the materialised
+    # logits at this size (the benchmark issue's target); memory_analysis() is deterministic.
     n, d, v = 4096, 512, 65536
     args = (
         jax.ShapeDtypeStruct((n, d), jnp.float32),
@@ -287,7 +289,7 @@ def test_never_materialises_the_logits_and_needs_a_tenth_of_the_memory():
         pytest.skip("this backend reports no memory analysis")
     fused_temp, materialised_temp = fused_memory.temp_size_in_bytes, materialised_memory.temp_size_in_bytes
     print(f"temp bytes: fused {fused_temp}, materialised {materialised_temp}")
-    assert fused_temp < materialised_temp / 10, (fused_temp, materialised_temp)
+    assert fused_temp * 50 <= materialised_temp, (fused_temp, materialised_temp)
     assert f"f32[{n},{v}]" in materialised_compiled.as_text()
     assert f"f32[{n},{v}]" not in fused_compiled.as_text()
 

@@ -31,6 +31,7 @@ from jaxent.losses import (
     sparse_categorical_crossentropy,
 )
 from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
+from jaxent.metrics._get import deserialize, get, serialize
 from jaxent.metrics._state import MetricState, merge_across, merge_states
 from jaxent.metrics._stateful import StatefulMetric
 from jaxent.metrics.accuracy import (
@@ -87,4 +88,8 @@ __all__ = [
     "StatefulMetric",
     "merge_states",
     "merge_across",
+    # identifiers and configs
+    "get",
+    "serialize",
+    "deserialize",
 ]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
 
-from jaxent import _validation
+from jaxent import _serialization, _validation
 from jaxent._compile import Configurable, compiled_method, static_config
 from jaxent._numerics import compute_dtype
 from jaxent._reduction import divide_no_nan, squeeze_last
@@ -39,9 +40,10 @@ class Metric(Configurable, abc.ABC):
     A state remembers its metric: using it with a metric of another class or configuration is
     a ``ValueError``.
 
-    ``dtype`` is the result dtype (default float32). Inputs and sums are computed in float32,
-    or float64 for a float64 metric; a 16-bit ``dtype`` only rounds the result (Keras keeps
-    16-bit totals, which overflow at 65504).
+    ``dtype`` is the result dtype (default float32; float64 needs ``jax_enable_x64``, else it
+    is float32, while the config keeps what was asked for). Inputs and sums are computed in
+    float32, or float64 for a float64 metric; a 16-bit ``dtype`` only rounds the result (Keras
+    keeps 16-bit totals, which overflow at 65504).
     """
 
     name: str = "metric"
@@ -52,10 +54,31 @@ class Metric(Configurable, abc.ABC):
         for name, value in _validation.check_options(options).items():
             object.__setattr__(self, name, value)
 
+    def get_config(self) -> dict[str, Any]:
+        """tf-keras 2.21's config: ``name``, ``dtype`` (its name) and the options, in Keras's order.
+
+        A subclass with attributes of its own overrides this, as in Keras.
+
+        Example:
+          >>> Mean(name="loss").get_config()
+          {'name': 'loss', 'dtype': 'float32'}
+        """
+        return _serialization.fields_config(self)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Metric":
+        """The metric a :meth:`get_config` dict describes."""
+        return cls(**config)
+
+    @property
+    def result_dtype(self) -> jnp.dtype:
+        """``dtype`` as JAX has it: float64 is float32 unless ``jax_enable_x64`` is on."""
+        return jax.dtypes.canonicalize_dtype(self.dtype)
+
     @property
     def state_dtype(self) -> jnp.dtype:
         """The dtype inputs are cast to and sums are kept in: float32, or float64."""
-        return compute_dtype(self.dtype)
+        return compute_dtype(self.result_dtype)
 
     def init(self) -> MetricState:
         """A fresh state: every total and count 0."""
@@ -93,7 +116,7 @@ def check_state(metric: Metric, state: MetricState) -> None:
 
 def _result(metric: Metric, state: MetricState) -> jax.Array:
     check_state(metric, state)
-    return divide_no_nan(state.total_hi + state.total_lo, state.count_hi + state.count_lo).astype(metric.dtype)
+    return divide_no_nan(state.total_hi + state.total_lo, state.count_hi + state.count_lo).astype(metric.result_dtype)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -128,18 +151,24 @@ def _update_mean(metric: Mean, state: MetricState, values: jax.Array, sample_wei
     return accumulate(state, jnp.asarray(values).astype(metric.state_dtype), sample_weight, None)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, init=False)
 class MeanMetricWrapper(Metric):
-    """Base of the ``(y_true, y_pred)`` metrics: the weighted mean of per-sample values.
+    """The weighted mean of per-sample values of ``(y_true, y_pred)`` (``tf.keras.metrics.MeanMetricWrapper``).
 
-    ``update`` casts ``y_true`` and ``y_pred`` to float32 (the compute dtype), drops a trailing
-    axis of size 1 from whichever has one axis more (Keras's squeeze rule), computes
-    :meth:`values_and_mask` and accumulates the values as :class:`Mean` does; masked entries
-    (``ignore_class``) are left out of the count. Subclasses define :meth:`call` (or
-    :meth:`values_and_mask`). Unlike Keras's ``MeanMetricWrapper(fn, ...)``, the function is a
-    method, so the metric stays configuration.
+    ``MeanMetricWrapper(fn, name=None, dtype=None, **kwargs)`` wraps a function of
+    ``(y_true, y_pred, **kwargs)`` giving per-sample values, as Keras does (this is what
+    ``compile`` makes of a metric function: :func:`jaxent.metrics.get` with ``y_true``/``y_pred``).
+    The metric classes subclass it and define :meth:`call` (or :meth:`values_and_mask`)
+    instead, with no ``fn``. ``update`` casts ``y_true`` and ``y_pred`` to float32 (the compute dtype), drops a
+    trailing axis of size 1 from whichever has one axis more (Keras's squeeze rule), computes
+    the values and accumulates them as :class:`Mean` does; masked entries (``ignore_class``)
+    are left out of the count.
 
     Example:
+      >>> from jaxent.metrics import sparse_categorical_accuracy
+      >>> metric = MeanMetricWrapper(sparse_categorical_accuracy, name="accuracy")
+      >>> metric.result(metric.update(metric.init(), jnp.array([2, 1]), jnp.array([[0.1, 0.3, 0.6], [0.5, 0.2, 0.3]])))
+      Array(0.5, dtype=float32)
       >>> @dataclasses.dataclass(frozen=True, eq=False)
       ... class MeanError(MeanMetricWrapper):
       ...     name: str = "mean_error"
@@ -150,9 +179,47 @@ class MeanMetricWrapper(Metric):
       Array(0.75, dtype=float32)
     """
 
+    fn: Callable[..., jax.Array] | None = dataclasses.field(
+        default=None, kw_only=True, repr=False, metadata={"keras_config": False}
+    )
+    fn_kwargs: tuple[tuple[str, Any], ...] = dataclasses.field(
+        default=(), kw_only=True, repr=False, metadata={"keras_config": False}
+    )
+
+    def __init__(
+        self, fn: Callable[..., jax.Array] | None = None, name: str | None = None, dtype: DTypeLike | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError(f"`fn` must be a function of (y_true, y_pred). Received: fn={fn!r}")
+        object.__setattr__(self, "fn", fn)
+        object.__setattr__(self, "fn_kwargs", tuple(kwargs.items()))
+        object.__setattr__(self, "name", "mean_metric_wrapper" if name is None else name)
+        object.__setattr__(self, "dtype", dtype)
+        self.__post_init__()
+
+    def get_config(self) -> dict[str, Any]:
+        """``name``, ``dtype`` and, for a wrapped function, ``fn`` and its keyword arguments (as Keras)."""
+        config = super().get_config()
+        if self.fn is not None:
+            config.update(fn=self.fn, **dict(self.fn_kwargs))
+        return config
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Metric":
+        """The metric of a :meth:`get_config` dict; ``fn`` may be a function or a metric function's name."""
+        if cls is not MeanMetricWrapper:
+            return super().from_config(config)
+        from jaxent.metrics import _get
+
+        config = dict(config)
+        return cls(_get.metric_function(config.pop("fn")), **config)
+
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
         """Per-sample values for ``y_true`` and ``y_pred`` (already cast and squeezed)."""
-        raise TypeError(f"{type(self).__name__} must define `call` or `values_and_mask`")
+        if self.fn is None:
+            raise TypeError(f"{type(self).__name__} must define `call` or `values_and_mask`")
+        return self.fn(y_true, y_pred, **dict(self.fn_kwargs))
 
     def values_and_mask(self, y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array | None]:
         """Per-sample values and the mask of entries that count (None: all of them)."""

@@ -1,0 +1,251 @@
+"""Dispatch: every public function called eagerly at a tiny size against a jitted ``jnp`` equivalent.
+
+At ``32x10`` the computation takes a few microseconds; what a call costs is its dispatch:
+argument conversion, the jit cache lookup, launching the executable, wrapping the result.
+Each figure (mode ``call``) times the public callable exactly as a user calls it outside
+``jit`` (``jaxent.losses.mean_squared_error(y_true, y_pred)``, ``metric.update(state, y_true,
+y_pred)``, ``tx.update(grads, state, params)``) against ``jax.jit(f)`` of a ``jnp`` function
+computing the same thing from the same arguments and returning the same pytree, timed
+interleaved call for call. A ratio above 1 is overhead jaxent adds on top of one jitted call.
+
+The table (:data:`ENTRIES`) has one entry per public function of API.md; the metric classes'
+``update``/``result``/``merge`` entries come from the metrics family's table, so a new metric
+there is measured here too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxent
+from bench import core
+from bench.core import EPS, F32, Op, Prepared, Size, up
+from bench.families import losses as L
+from bench.families import metrics as M
+from bench.families import optimizers as O
+
+# Entries marked ``quick`` are in group "core", the others in "rest": ``--quick`` times the core
+# (one per kind of call path) to stay within a minute; a full run times every entry once.
+PRESETS = {backend: {"toy": {"core": [(32, 10)], "rest": [(32, 10)]}, "quick": {"core": [(32, 10)]},
+                     "small": {"core": [(32, 10)], "rest": [(32, 10)]}}
+           for backend in ("cpu", "accelerator")}
+FEATURES = 16  # D of the fused loss's tiny features
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One public callable: ``jaxent(obj)(*inputs)`` eagerly against ``jax.jit(jnp)(*inputs)``.
+
+    ``inputs(size, dtype)`` gives the positional arguments; ``jaxent`` is a zero-argument
+    factory returning the public callable (a function, a bound method of a configured object).
+    """
+
+    name: str
+    inputs: Callable[[Size, Any], tuple]
+    jaxent: Callable[[], Callable]
+    jnp: Callable
+    quick: bool = False  # also timed by --quick
+
+
+def _fn(f: Callable) -> Callable[[], Callable]:
+    return lambda: f
+
+
+# ---------------------------------------------------------------------------------------------
+# jnp equivalents not in the losses family.
+
+
+def _bce_elementwise(t, p):
+    p = jnp.clip(up(p), EPS, 1 - EPS)
+    t = t.astype(p.dtype)
+    return -(t * jnp.log(p + EPS) + (1 - t) * jnp.log(1 - p + EPS))
+
+
+def _accuracy(t, p):
+    return (t == p).astype(F32)
+
+
+def _binary_accuracy(t, p):
+    return jnp.mean((t == (p > 0.5).astype(t.dtype)).astype(F32), axis=-1)
+
+
+def _fused_inputs(size: Size, dtype):
+    n, v = size.shape
+    features = jax.random.normal(core.key(9), (n, FEATURES), F32).astype(dtype)
+    kernel = (jax.random.normal(core.key(10), (FEATURES, v), F32) / np.sqrt(FEATURES)).astype(dtype)
+    return features, kernel, core.int_labels(size.shape, v)
+
+
+def _jnp_fused(f, k, y):
+    return L.jnp_sparse_softmax_ce(y, f @ k)
+
+
+def _labels_only(size: Size, dtype):
+    return (core.int_labels(size.shape, size.shape[-1]),)
+
+
+CLASS_WEIGHT = {k: 0.5 + k / 10 for k in range(10)}  # classes 0 .. 9 of the tiny size
+
+
+def _jnp_class_weight(labels):
+    return jnp.asarray(list(CLASS_WEIGHT.values()), F32)[labels]
+
+
+# ---------------------------------------------------------------------------------------------
+# Metric methods, from the metrics family's table. The jnp equivalents take and return the
+# same MetricState pytree (four scalars and the metric as static metadata), so only the call path
+# differs.
+
+
+def _metric_entries(entry: M.Metric) -> list[Entry]:
+    cls = getattr(jaxent.metrics, entry.name)
+    state0 = lambda: cls().init()  # noqa: E731
+
+    def jnp_update(state, *inputs):
+        v = entry.values(*inputs)
+        return dataclasses.replace(state, total_hi=state.total_hi + jnp.sum(v), count_hi=state.count_hi + v.size)
+
+    def jnp_result(state):
+        count = state.count_hi + state.count_lo
+        return jnp.where(count == 0, 0.0, (state.total_hi + state.total_lo) / jnp.where(count == 0, 1.0, count))
+
+    def jnp_merge(a, b):
+        return jax.tree.map(jnp.add, a, b)
+
+    def filled(size, dtype):  # a state with something counted, so result is not the empty case
+        return cls().update(state0(), *entry.inputs(size, dtype))
+
+    prefix = f"metrics.{entry.name}"
+    quick = entry.name in ("Mean", "SparseCategoricalCrossentropy")
+    return [
+        Entry(f"{prefix}.update", lambda s, d: (state0(), *entry.inputs(s, d)), lambda: cls().update, jnp_update,
+              quick),
+        Entry(f"{prefix}.result", lambda s, d: (filled(s, d),), lambda: cls().result, jnp_result,
+              entry.name == "Mean"),
+        Entry(f"{prefix}.merge", lambda s, d: (filled(s, d), filled(s, d)), lambda: cls().merge, jnp_merge,
+              entry.name == "Mean"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The Loss classes, from the losses family's table (called without a sample weight).
+
+
+def _loss_class_entry(entry: L.LossClass) -> Entry:
+    def make():
+        return getattr(jaxent.losses, entry.name)(**entry.kwargs)
+
+    per_sample = entry.jnp
+    return Entry(f"losses.{entry.name}", entry.inputs, make, lambda y, p: jnp.mean(per_sample(y, p)),
+                 quick=entry.name == "SparseCategoricalCrossentropy")
+
+
+def _rmsprop_inputs(size: Size, dtype):
+    inputs = O.make_inputs(O.FAMILY.make_size("params", (20_000,)), dtype)
+    params, grads = inputs["params"], inputs["grads"]
+    state = jaxent.optimizers.rmsprop().init(params)
+    return grads, state, params
+
+
+def _jnp_rmsprop_update(grads, state, params):
+    """Keras's RMSprop step on jaxent's state pytree (count, nu), no momentum, not centered."""
+    nu = jax.tree.map(lambda r, g: O.RHO * r + (1 - O.RHO) * g * g, state.nu, grads)
+    updates = jax.tree.map(lambda g, r: -O.LEARNING_RATE * g * jax.lax.rsqrt(r + EPS), grads, nu)
+    return updates, state._replace(count=state.count + 1, nu=nu)
+
+
+ENTRIES: list[Entry] = [
+    Entry("utils.to_categorical", _labels_only, _fn(lambda y: jaxent.utils.to_categorical(y, 10)),
+          lambda y: jax.nn.one_hot(y, 10, dtype=F32)),
+    Entry("utils.class_weight_to_sample_weight", _labels_only,
+          _fn(lambda y: jaxent.utils.class_weight_to_sample_weight(y, CLASS_WEIGHT)), _jnp_class_weight),
+    Entry("nn.sigmoid_cross_entropy_with_logits", L.bits_logits, _fn(jaxent.nn.sigmoid_cross_entropy_with_logits),
+          L.jnp_sigmoid_ce),
+    Entry("nn.softmax_cross_entropy_with_logits", L.dense_logits, _fn(jaxent.nn.softmax_cross_entropy_with_logits),
+          L.jnp_softmax_ce, quick=True),
+    Entry("nn.sparse_softmax_cross_entropy_with_logits", L.sparse_logits,
+          _fn(jaxent.nn.sparse_softmax_cross_entropy_with_logits), L.jnp_sparse_softmax_ce, quick=True),
+    Entry("nn.linear_sparse_softmax_cross_entropy", _fused_inputs, _fn(jaxent.nn.linear_sparse_softmax_cross_entropy),
+          _jnp_fused, quick=True),
+    Entry("backend.categorical_crossentropy", L.dense_probs, _fn(jaxent.backend.categorical_crossentropy),
+          L.jnp_categorical),
+    Entry("backend.sparse_categorical_crossentropy", L.sparse_probs,
+          _fn(jaxent.backend.sparse_categorical_crossentropy), L.jnp_sparse_categorical),
+    Entry("backend.binary_crossentropy", L.bits_probs, _fn(jaxent.backend.binary_crossentropy), _bce_elementwise),
+    Entry("losses.categorical_crossentropy", L.dense_probs, _fn(jaxent.losses.categorical_crossentropy),
+          L.jnp_categorical),
+    Entry("losses.sparse_categorical_crossentropy", L.sparse_probs,
+          _fn(jaxent.losses.sparse_categorical_crossentropy), L.jnp_sparse_categorical, quick=True),
+    Entry("losses.binary_crossentropy", L.bits_probs, _fn(jaxent.losses.binary_crossentropy), L.jnp_bce),
+    Entry("losses.mean_squared_error", L.regression, _fn(jaxent.losses.mean_squared_error), L.jnp_mse),
+    Entry("losses.mean_absolute_error", L.regression, _fn(jaxent.losses.mean_absolute_error), L.jnp_mae),
+    *[_loss_class_entry(e) for e in L.LOSSES if isinstance(e, L.LossClass)],
+    Entry("losses.LinearSparseCategoricalCrossentropy", _fused_inputs,
+          lambda: jaxent.losses.LinearSparseCategoricalCrossentropy(), lambda f, k, y: jnp.mean(_jnp_fused(f, k, y))),
+    Entry("metrics.accuracy", M.bits_rounded, _fn(jaxent.metrics.accuracy), _accuracy),
+    Entry("metrics.binary_accuracy", L.bits_probs, _fn(jaxent.metrics.binary_accuracy), _binary_accuracy),
+    *[e for m in M.METRICS for e in _metric_entries(m)],
+    Entry("optimizers.rmsprop.update", _rmsprop_inputs, lambda: jaxent.optimizers.rmsprop().update,
+          _jnp_rmsprop_update, quick=True),
+]
+"""Every public callable of API.md that runs on arrays; the other public names are in :data:`NOT_DISPATCHED`."""
+
+NOT_DISPATCHED: dict[str, str] = {
+    "backend.epsilon": "returns a Python float",
+    "losses.Reduction": "a string enum",
+    "losses.Loss": "abstract base class",
+    "metrics.Metric": "abstract base class",
+    "metrics.MeanMetricWrapper": "base class",
+    "metrics.MetricState": "the state type (a NamedTuple)",
+    "metrics.StatefulMetric": "mutable Keras-style wrapper around update/result",
+    "metrics.merge_states": "what every Metric.merge calls (the merge entries)",
+    "metrics.merge_across": "runs inside shard_map only",
+    "optimizers.RMSprop": "the class rmsprop() returns: its update is the optimizers.rmsprop.update entry",
+    "optimizers.RMSpropState": "the state type (a NamedTuple)",
+    "optimizers.schedules": "a module of learning-rate schedules (evaluated inside the update)",
+    "optimizers.get": "resolves an identifier to an optimizer; no arrays",
+    "optimizers.serialize": "configuration to a dict; no arrays",
+    "optimizers.deserialize": "a dict to an optimizer; no arrays",
+}
+"""Public names of API.md with no dispatch figure, and why."""
+
+
+def _op(entry: Entry) -> Op:
+    def impls():
+        return {"jaxent": entry.jaxent(), "jnp": jax.jit(entry.jnp)}, {}
+
+    return Op(f"dispatch.{entry.name}", "dispatch", impls, entry.inputs, ("call",),
+              ("core",) if entry.quick else ("rest",), dtypes=("float32",),
+              doc=f"jaxent.{entry.name}, called eagerly")
+
+
+def _total(out: Any) -> float:
+    """The sum of every output leaf in float64: what both implementations must agree on."""
+    return float(sum(np.sum(np.asarray(x, np.float64)) for x in jax.tree.leaves(out)))
+
+
+class Dispatch(core.Family):
+    name = "dispatch"
+    title = "Dispatch (a public callable called eagerly at a tiny size vs jax.jit of a jnp equivalent)"
+    presets = PRESETS
+    target = 1.1
+
+    def parse_token(self, token):
+        return []  # always the tiny size: explicit shapes are for the other families
+
+    def ops(self):
+        return [_op(e) for e in ENTRIES]
+
+    def prepare(self, op, impl, obj, mode, inputs):
+        out, compile_s = core.first_call(obj, *inputs)
+        value = _total(out)
+        return Prepared(lambda: obj(*inputs), lambda _out: value, None, None, compile_s)
+
+
+FAMILY = Dispatch()

@@ -1,0 +1,91 @@
+"""Metrics: one unweighted ``update`` of each jaxent metric against a ``jnp`` sum and Keras 3.
+
+``jit(update)(state, *inputs)`` is timed (mode ``update``) on the ``ROWSxCLASSES`` sizes of
+the losses family. The ``jnp`` peer accumulates a plain float32 ``(total, count)`` of the same
+per-sample values (no compensation); Keras 3 runs ``stateless_update_state``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax.numpy as jnp
+
+import jaxent
+from bench import core
+from bench.core import F32, Op, Prepared, up
+from bench.families import losses as L
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """One metric op: the class name (jaxent and Keras 3), its inputs after the state, the jnp values."""
+
+    name: str
+    inputs: Callable  # (size, dtype) -> inputs after the state
+    values: Callable  # per-sample values of the same inputs, for the jnp peer
+
+
+def bits_rounded(s, d):
+    """Bits and rounded probabilities: inputs for ``Accuracy`` (exact matches)."""
+    return core.bits(s.shape, d), jnp.round(core.sigmoid_probabilities(s.shape, d))
+
+
+METRICS: list[Metric] = [
+    Metric("Mean", lambda s, d: (core.targets(s.shape, d),), lambda v: up(v)),
+    Metric("Accuracy", bits_rounded, lambda t, p: (t == p).astype(F32)),
+    # tf-keras 2.21 counts BinaryAccuracy per element (binary_matches), not per row
+    Metric("BinaryAccuracy", L.bits_probs, lambda t, p: (t == (p > 0.5).astype(t.dtype)).astype(F32)),
+    Metric("CategoricalCrossentropy", L.dense_probs, L.jnp_categorical),
+    Metric("SparseCategoricalCrossentropy", L.sparse_probs, L.jnp_sparse_categorical),
+    Metric("BinaryCrossentropy", L.bits_probs, L.jnp_bce),
+    Metric("MeanSquaredError", L.regression, L.jnp_mse),
+    Metric("MeanAbsoluteError", L.regression, L.jnp_mae),
+]
+
+
+def _jnp_metric(values: Callable) -> tuple[Callable, Callable]:
+    def update(state, *inputs):
+        v = values(*inputs)
+        return state[0] + jnp.sum(v), state[1] + jnp.asarray(v.size, F32)
+
+    return (lambda: (jnp.zeros((), F32), jnp.zeros((), F32))), update
+
+
+def _op(entry: Metric) -> Op:
+    def impls():
+        metric = getattr(jaxent.metrics, entry.name)()
+        found = {"jaxent": (metric.init, metric.update), "jnp": _jnp_metric(entry.values)}
+        skipped: dict[str, str] = {}
+
+        def keras_impl(keras):
+            keras_metric = getattr(keras.metrics, entry.name)()
+            return (lambda: [v.value for v in keras_metric.variables],
+                    lambda state, *inputs: keras_metric.stateless_update_state(state, *inputs))
+
+        core.with_keras(found, skipped, keras_impl)
+        return found, skipped
+
+    return Op(f"metric.{entry.name}", "metrics", impls, entry.inputs, ("update",), ("clf",),
+              ce=entry.name.endswith("Crossentropy"), doc=f"metrics.{entry.name}().update(state, ...)")
+
+
+class Metrics(L.RowsFamily):
+    name = "metrics"
+    title = "Metrics (one update of the state)"
+
+    def ops(self) -> list[Op]:
+        return [_op(e) for e in METRICS]
+
+    def prepare(self, op, impl, obj, mode, inputs):
+        init, update = obj
+        state = init()
+        compiled, lower_s, compile_s = core.compile_ahead(update, state, *inputs)
+        return Prepared(lambda: compiled(state, *inputs), None, compiled, lower_s, compile_s)
+
+    def min_bytes(self, op, size, inputs, mode):
+        return core.tree_bytes(inputs)
+
+
+FAMILY = Metrics()

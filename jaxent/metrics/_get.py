@@ -1,0 +1,155 @@
+"""``keras.metrics.get`` / ``serialize`` / ``deserialize``, and what ``compile`` makes of a metric identifier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from jaxent import _serialization
+from jaxent.losses import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    mean_absolute_error,
+    mean_squared_error,
+    sparse_categorical_crossentropy,
+)
+from jaxent.metrics import accuracy as _accuracy
+from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
+from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
+from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError
+
+__all__ = ["get", "serialize", "deserialize"]
+
+_FUNCTIONS = (
+    _accuracy.accuracy,
+    _accuracy.binary_accuracy,
+    _accuracy.categorical_accuracy,
+    _accuracy.sparse_categorical_accuracy,
+    _accuracy.top_k_categorical_accuracy,
+    _accuracy.sparse_top_k_categorical_accuracy,
+    binary_crossentropy,
+    categorical_crossentropy,
+    sparse_categorical_crossentropy,
+    mean_squared_error,
+    mean_absolute_error,
+)
+_CLASSES = (
+    Mean,
+    MeanMetricWrapper,
+    _accuracy.Accuracy,
+    _accuracy.BinaryAccuracy,
+    _accuracy.CategoricalAccuracy,
+    _accuracy.SparseCategoricalAccuracy,
+    _accuracy.TopKCategoricalAccuracy,
+    _accuracy.SparseTopKCategoricalAccuracy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    BinaryCrossentropy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+)
+_NOT_IN_JAXENT = "jaxent implements Keras's mean, accuracy, cross-entropy and MSE/MAE metrics"
+REGISTRY = _serialization.Registry(
+    kind="metric function",
+    module="keras.metrics",
+    objects={
+        **{fn.__name__: fn for fn in _FUNCTIONS},
+        "mse": mean_squared_error, "MSE": mean_squared_error,
+        "mae": mean_absolute_error, "MAE": mean_absolute_error,
+        **{cls.__name__: cls for cls in _CLASSES},
+    },
+    instance_types=(Metric,),
+    accept_callables=True,
+    unsupported={
+        **{name: _NOT_IN_JAXENT for name in (
+            "AUC", "Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+            "SpecificityAtSensitivity", "TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives",
+            "MeanIoU", "IoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "F1Score", "FBetaScore", "R2Score",
+            "Sum", "MeanTensor", "MeanRelativeError", "CosineSimilarity", "LogCoshError", "Hinge", "SquaredHinge",
+            "CategoricalHinge", "KLDivergence", "Poisson", "RootMeanSquaredError", "MeanAbsolutePercentageError",
+            "MeanSquaredLogarithmicError", "hinge", "squared_hinge", "categorical_hinge", "kld", "KLD",
+            "kl_divergence", "poisson", "logcosh", "log_cosh", "mape", "MAPE", "msle", "MSLE")},
+        "Metric": "the abstract base class: subclass jaxent.metrics.MeanMetricWrapper and define call",
+    },
+)
+
+_NEEDS_SHAPES = frozenset({"accuracy", "acc", "ACC", "crossentropy", "ce"})
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    shape = getattr(x, "shape", None)
+    return tuple(np.shape(x) if shape is None else shape)
+
+
+def metric_function(identifier: Any) -> Any:
+    """The metric function a name (``"mse"``), a serialized function dict or a function itself names."""
+    if callable(identifier) and not isinstance(identifier, type):
+        return identifier
+    resolved = _serialization.get(identifier, REGISTRY)
+    if isinstance(resolved, (type, Metric)) or not callable(resolved):
+        raise ValueError(f"{identifier!r} does not name a metric function")
+    return resolved
+
+
+def get(identifier: Any, *, y_true: Any = None, y_pred: Any = None) -> Any:
+    """``keras.metrics.get``, or with ``y_true``/``y_pred`` what ``compile(metrics=[...])`` makes of it.
+
+    Without ``y_true``/``y_pred``, as ``keras.metrics.get``: a function name or alias gives the
+    function (``"mse"``; exact names), a class name an instance with the defaults, a
+    ``{"class_name", "config"}`` dict ``Class.from_config(config)``, and metrics and functions
+    come back as they are. ``"accuracy"``, ``"acc"``, ``"crossentropy"`` and ``"ce"`` depend
+    on the shapes, so they need ``y_true`` and ``y_pred`` (``ValueError`` otherwise: Keras's
+    bare ``get("accuracy")`` is the exact-match accuracy, rarely what a script means).
+
+    With ``y_true`` and ``y_pred`` (arrays, or anything with a ``.shape``: the first batch),
+    the result is always a metric, as ``compile`` builds it: ``"accuracy"``/``"acc"`` and
+    ``"crossentropy"``/``"ce"`` in any case become ``MeanMetricWrapper(fn, name=<as written>)``
+    with ``fn`` the binary, sparse categorical or categorical variant that tf-keras picks from
+    the shapes (``binary`` if ``y_pred.shape[-1] == 1``, else ``sparse`` if ``y_true`` has a
+    lower rank or a last axis of 1, else ``categorical``; the loss plays no part); any other
+    function is wrapped the same way, named as written.
+
+    Example:
+      >>> labels, probs = jnp.array([2, 1]), jnp.array([[0.1, 0.3, 0.6], [0.5, 0.2, 0.3]])
+      >>> metric = get("accuracy", y_true=labels, y_pred=probs)
+      >>> metric.fn.__name__, metric.name
+      ('sparse_categorical_accuracy', 'accuracy')
+      >>> metric.result(metric.update(metric.init(), labels, probs))
+      Array(0.5, dtype=float32)
+      >>> get("mse").__name__, get("CategoricalAccuracy").name
+      ('mean_squared_error', 'categorical_accuracy')
+    """
+    compiling = y_true is not None or y_pred is not None
+    if isinstance(identifier, str) and (
+        identifier.lower() in _serialization.SHAPE_RESOLVED_NAMES if compiling else identifier in _NEEDS_SHAPES
+    ):
+        if y_true is None or y_pred is None:
+            raise ValueError(
+                f"metric {identifier!r} is resolved from the label and prediction shapes, as tf-keras compile "
+                "resolves it (binary, sparse categorical or categorical): pass y_true= and y_pred= "
+                "(arrays or anything with a .shape)"
+            )
+        variant = _serialization.compile_variant(_shape(y_true), _shape(y_pred))
+        kind = "accuracy" if identifier.lower() in ("accuracy", "acc") else "crossentropy"
+        return MeanMetricWrapper(REGISTRY.objects[f"{variant}_{kind}"], name=identifier)
+    resolved = _serialization.get(identifier, REGISTRY)
+    if compiling and not isinstance(resolved, Metric):
+        name = identifier if isinstance(identifier, str) else getattr(resolved, "__name__", None)
+        return MeanMetricWrapper(resolved, name=name)
+    return resolved
+
+
+def serialize(metric: Any) -> dict[str, Any]:
+    """``keras.metrics.serialize``: ``{"module", "class_name", "config", "registered_name"}`` (tf-keras 2.21's format)."""
+    if isinstance(metric, MeanMetricWrapper) and metric.fn is not None:
+        config = metric.get_config()
+        config["fn"] = _serialization.serialize_function(config["fn"])
+        return {"module": REGISTRY.module, "class_name": "MeanMetricWrapper", "config": config, "registered_name": None}
+    return _serialization.serialize(metric, REGISTRY)
+
+
+def deserialize(config: Mapping[str, Any]) -> Any:
+    """``keras.metrics.deserialize``: the metric (or function) a :func:`serialize` (or tf-keras) dict describes."""
+    return _serialization.deserialize(config, REGISTRY)
