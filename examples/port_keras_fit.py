@@ -135,37 +135,31 @@ class FunctionLoss(losses.Loss):
         return self.fn(y_true, y_pred)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class FunctionMetric(metrics.MeanMetricWrapper):
-    """A metric function as ``compile`` wraps it: the (weighted) mean of its per-sample values."""
-
-    fn: Callable[[jax.Array, jax.Array], jax.Array] | None = None
-
-    def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-        return self.fn(y_true, y_pred)
-
-
 def with_hidden_logits(loss_or_metric: Any, activation: str) -> tuple[Any, bool]:
     """Rule 6: ``(the object to call on the logits, True)`` where Keras would use them, else ``(it, False)``.
 
-    A crossentropy with ``from_logits=False`` after a sigmoid or softmax becomes the same
-    crossentropy with ``from_logits=True``, to be called on the last layer's pre-activation.
+    A crossentropy with ``from_logits=False`` (a class with the option, a wrapped function that
+    takes it, or the function itself) after a sigmoid or softmax becomes the same crossentropy
+    with ``from_logits=True``, to be called on the last layer's pre-activation.
     """
     if activation not in ("sigmoid", "softmax"):
         return loss_or_metric, False
     if isinstance(loss_or_metric, (losses.Loss, metrics.Metric)):
         config = loss_or_metric.get_config()
-        if config.get("from_logits") is False:
+        if ("from_logits" in config or takes_from_logits(config.get("fn"))) and not config.get("from_logits"):
             return type(loss_or_metric).from_config({**config, "from_logits": True}), True
         return loss_or_metric, False
-    parameters = inspect.signature(loss_or_metric).parameters
-    if "from_logits" in parameters and parameters["from_logits"].default is False:
-        return on_logits(loss_or_metric), True
+    if takes_from_logits(loss_or_metric):
+        return with_from_logits(loss_or_metric), True
     return loss_or_metric, False
 
 
+def takes_from_logits(fn: Any) -> bool:
+    return callable(fn) and "from_logits" in inspect.signature(fn).parameters
+
+
 @functools.cache
-def on_logits(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
+def with_from_logits(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
     """``fn(..., from_logits=True)``, one object per ``fn`` so that compiled steps are reused."""
     return functools.partial(fn, from_logits=True)
 
@@ -214,8 +208,9 @@ def compile_model(
 
     ``optimizer``, ``loss`` and the metrics take Keras's identifiers ("rmsprop",
     "binary_crossentropy", "mse", "accuracy", objects, config dicts), resolved by jaxent's
-    ``get`` functions. A loss *function* is wrapped as Keras wraps it, in a loss with
-    reduction ``"auto"``. Metrics stay identifiers until the first batch
+    ``get`` functions. Keras wraps a loss *function* in a loss with reduction ``"auto"``; the
+    port keeps the loss with reduction ``"sum"`` and divides by the batch size itself
+    (:func:`batch_loss`, rule 1). Metrics stay identifiers until the first batch
     (:func:`build_metrics`), because ``"accuracy"`` depends on the shapes, as in Keras.
     """
     loss, loss_on_logits = with_hidden_logits(losses.get(loss), activations[-1])
@@ -230,12 +225,10 @@ def build_metrics(compiled: Compiled, y_true: Any, y_pred: Any) -> tuple[Compile
     built: list[CompiledMetric] = []
     for identifiers, weighted in ((compiled.metrics, False), (compiled.weighted_metrics, True)):
         for identifier in identifiers:
+            # a metric named as written ("acc"), or the object's own name
             metric = metrics.get(identifier, y_true=y_true, y_pred=y_pred)
             metric, logits = with_hidden_logits(metric, compiled.activations[-1])
-            name = identifier if isinstance(identifier, str) else metric.name
-            if not isinstance(metric, metrics.Metric):
-                metric = FunctionMetric(fn=metric, name=name)
-            built.append(CompiledMetric(name, metric, weighted, logits))
+            built.append(CompiledMetric(metric.name, metric, weighted, logits))
     unweighted = {m.name for m in built if not m.weighted}
     return tuple(
         dataclasses.replace(m, name=f"weighted_{m.name}") if m.weighted and m.name in unweighted else m for m in built
@@ -247,6 +240,7 @@ def build_metrics(compiled: Compiled, y_true: Any, y_pred: Any) -> tuple[Compile
 LOSS_MEAN = metrics.Mean(name="loss")
 
 
+@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Batch:
     """One ``shuffle=False`` batch, padded to the full batch size.
@@ -298,6 +292,7 @@ def batch_loss(compiled: Compiled, params: Params, batch: Batch) -> tuple[jax.Ar
 
 
 def init_logs(built: Sequence[CompiledMetric]) -> dict[str, metrics.MetricState]:
+    """Fresh states: Keras resets the loss mean and the metrics at the start of every epoch."""
     return {"loss": LOSS_MEAN.init(), **{m.name: m.metric.init() for m in built}}
 
 
@@ -320,7 +315,9 @@ def update_logs(
 
 # The configuration is static (hashable), the batch traced: each step compiles once.
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def train_step(compiled: Compiled, built: tuple[CompiledMetric, ...], params, opt_state, states, batch: Batch):
+def train_step(
+    compiled: Compiled, built: tuple[CompiledMetric, ...], params: Params, opt_state: Any, states: Any, batch: Batch
+) -> tuple[Params, Any, Any, jax.Array]:
     """One batch of ``fit``: forward, log (before the update, rule 2), one optimizer step (rule 7)."""
     (loss, (logits, output)), grads = jax.value_and_grad(batch_loss, argnums=1, has_aux=True)(compiled, params, batch)
     updates, opt_state = compiled.optimizer.update(grads, opt_state, params)
@@ -329,7 +326,7 @@ def train_step(compiled: Compiled, built: tuple[CompiledMetric, ...], params, op
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def eval_step(compiled: Compiled, built: tuple[CompiledMetric, ...], params, states, batch: Batch):
+def eval_step(compiled: Compiled, built: tuple[CompiledMetric, ...], params: Params, states: Any, batch: Batch) -> Any:
     """One batch of ``evaluate`` (and of the validation pass): forward and log."""
     loss, (logits, output) = batch_loss(compiled, params, batch)
     return update_logs(built, states, loss, logits, output, batch)
@@ -348,9 +345,6 @@ def logs(built: tuple[CompiledMetric, ...], states: Mapping[str, metrics.MetricS
     return {name: float(values[name]) for name in ["loss", *(m.name for m in built)]}
 
 
-jax.tree_util.register_dataclass(Batch, data_fields=["x", "y", "sample_weight", "mask", "size"], meta_fields=[])
-
-
 @dataclasses.dataclass
 class History:
     """``History.history`` (key -> one value per epoch) and, per epoch, each batch's ``(B_b, loss_b)``."""
@@ -360,10 +354,14 @@ class History:
 
 
 def output_shape(compiled: Compiled, params: Params, x: np.ndarray) -> jax.ShapeDtypeStruct:
+    """The model output's shape and dtype, without computing it."""
     return jax.eval_shape(lambda p, x: dense_stack(p, x, compiled.activations)[1], params, x)
 
 
-def run_evaluation(compiled, built, params, data: list[Batch]) -> dict[str, float]:
+def run_evaluation(
+    compiled: Compiled, built: tuple[CompiledMetric, ...], params: Params, data: list[Batch]
+) -> dict[str, float]:
+    """The logs of one pass over ``data`` without updates (``evaluate``, validation)."""
     states = init_logs(built)
     for batch in data:
         states = eval_step(compiled, built, params, states, batch)
@@ -643,7 +641,9 @@ def comparison_table(run: Replay) -> str:
 
 
 def port_source(name: str) -> str:
-    return textwrap.dedent(inspect.getsource(PORTS[name]))
+    """The port's source, without the decorator that holds the tf.keras script."""
+    source = textwrap.dedent(inspect.getsource(PORTS[name]))
+    return source[source.index(f"def {name}("):]
 
 
 def main(argv: Sequence[str] = ()) -> None:

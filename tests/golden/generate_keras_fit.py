@@ -10,7 +10,10 @@ with ``exec`` so that the code recorded is exactly the code that ran. It builds 
 model, sets the initial weights drawn here, compiles it with a loss, an ``RMSprop`` and
 ``metrics=``/``weighted_metrics=``, trains it with ``fit(..., shuffle=False)`` and a batch size
 that leaves a partial last batch, then calls ``evaluate``. Everything is deterministic (fixed
-seeds, no dropout, CPU, TensorFlow's op determinism on). Recorded per scenario:
+seeds, no dropout, CPU, TensorFlow's op determinism on). The binary and class-weight scenarios
+have three samples scaled by 40, whose sigmoid/softmax outputs saturate: there a crossentropy
+computed from the probabilities differs from Keras's, which uses the hidden logits. Recorded
+per scenario:
 
   inputs   ``x``, ``y`` (and ``sample_weight``, ``x_val``, ``y_val``, ``sample_weight_val``
            where the scenario uses them); ``kernel_<i>``/``bias_<i>`` the initial weights of
