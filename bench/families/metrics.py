@@ -32,6 +32,12 @@ def bits_rounded(s, d):
     return core.bits(s.shape, d), jnp.round(core.sigmoid_probabilities(s.shape, d))
 
 
+def top_k_matches(labels, scores, k):
+    """In the top ``k`` (fewer than ``k`` strictly greater scores), what a user would write with ``jnp``."""
+    picked = jnp.take_along_axis(scores, labels[..., None], axis=-1)
+    return (jnp.sum(scores > picked, axis=-1) < k).astype(F32)
+
+
 METRICS: list[Metric] = [
     Metric("Mean", lambda s, d: (core.targets(s.shape, d),), lambda v: up(v)),
     Metric("Accuracy", bits_rounded, lambda t, p: (t == p).astype(F32)),
@@ -42,6 +48,11 @@ METRICS: list[Metric] = [
     Metric("BinaryCrossentropy", L.bits_probs, L.jnp_bce),
     Metric("MeanSquaredError", L.regression, L.jnp_mse),
     Metric("MeanAbsoluteError", L.regression, L.jnp_mae),
+    Metric("CategoricalAccuracy", L.dense_probs,
+           lambda t, p: (jnp.argmax(t, -1) == jnp.argmax(p, -1)).astype(F32)),
+    Metric("SparseCategoricalAccuracy", L.sparse_probs, lambda y, p: (y == jnp.argmax(p, -1)).astype(F32)),
+    Metric("TopKCategoricalAccuracy", L.dense_probs, lambda t, p: top_k_matches(jnp.argmax(t, -1), p, 5)),
+    Metric("SparseTopKCategoricalAccuracy", L.sparse_probs, lambda y, p: top_k_matches(y, p, 5)),
 ]
 
 
