@@ -215,9 +215,8 @@ def compile_model(
     """
     loss, loss_on_logits = with_hidden_logits(losses.get(loss), activations[-1])
     summed_loss = summed(loss) if isinstance(loss, losses.Loss) else FunctionLoss(fn=loss, reduction="sum")
-    return Compiled(
-        tuple(activations), optimizers.get(optimizer), summed_loss, loss_on_logits, tuple(metrics), tuple(weighted_metrics)
-    )
+    return Compiled(tuple(activations), optimizers.get(optimizer), summed_loss, loss_on_logits,
+                    tuple(metrics), tuple(weighted_metrics))
 
 
 def build_metrics(compiled: Compiled, y_true: Any, y_pred: Any) -> tuple[CompiledMetric, ...]:
