@@ -125,16 +125,6 @@ def params_from_keras(weights: Mapping[str, np.ndarray]) -> Params:
 # --- compile: what Keras makes of the identifiers -------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class FunctionLoss(losses.Loss):
-    """A loss function as a jaxent ``Loss``: its per-sample values, weighted and reduced by ``reduction``."""
-
-    fn: Callable[[jax.Array, jax.Array], jax.Array] | None = None
-
-    def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-        return self.fn(y_true, y_pred)
-
-
 def with_hidden_logits(loss_or_metric: Any, activation: str) -> tuple[Any, bool]:
     """Rule 6: ``(the object to call on the logits, True)`` where Keras would use them, else ``(it, False)``.
 
@@ -214,7 +204,7 @@ def compile_model(
     (:func:`build_metrics`), because ``"accuracy"`` depends on the shapes, as in Keras.
     """
     loss, loss_on_logits = with_hidden_logits(losses.get(loss), activations[-1])
-    summed_loss = summed(loss) if isinstance(loss, losses.Loss) else FunctionLoss(fn=loss, reduction="sum")
+    summed_loss = summed(loss) if isinstance(loss, losses.Loss) else losses.LossFunctionWrapper(loss, reduction="sum")
     return Compiled(tuple(activations), optimizers.get(optimizer), summed_loss, loss_on_logits,
                     tuple(metrics), tuple(weighted_metrics))
 
