@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxent._compile import compiled_call
 
 __all__ = ["class_weight_to_sample_weight"]
 
@@ -116,7 +119,25 @@ def class_weight_to_sample_weight(
       ...                               sample_weight=jnp.array([1.0, 0.5, 2.0, 0.0]))
       Array([1., 1., 1., 0.], dtype=float32)
     """
-    table = _weight_table(class_weight)
+    return compiled_call(_traced_class_weights, y_true, sample_weight, table=_table_of(class_weight))
+
+
+def _table_of(class_weight: Mapping[int, float]) -> tuple[float, ...]:
+    """The checked float32 weight table of ``class_weight`` as a hashable tuple, memoised by its items."""
+    try:
+        return _memoised_table(tuple(class_weight.items()))
+    except (TypeError, AttributeError):  # not a dict, or unhashable weights: check it as it is
+        return tuple(_weight_table(class_weight).tolist())
+
+
+@functools.lru_cache(maxsize=256)
+def _memoised_table(items: tuple[tuple[int, float], ...]) -> tuple[float, ...]:
+    return tuple(_weight_table(dict(items)).tolist())
+
+
+def _traced_class_weights(
+    y_true: jax.Array, sample_weight: jax.Array | None, *, table: tuple[float, ...]
+) -> jax.Array:
     y_true = jnp.asarray(y_true)
     if not (jnp.issubdtype(y_true.dtype, jnp.integer) or jnp.issubdtype(y_true.dtype, jnp.floating)
             or y_true.dtype == jnp.bool_):
@@ -124,9 +145,9 @@ def class_weight_to_sample_weight(
     if y_true.ndim >= 2 and y_true.shape[-1] == 0:
         raise ValueError(f"`y_true` has an empty last axis: shape {y_true.shape}.")
     ids = _class_ids(y_true.astype(jnp.int32) if y_true.dtype == jnp.bool_ else y_true)
-    n = table.shape[0]
+    n = len(table)
     valid = (ids >= 0) & (ids < n)
-    weights = jnp.where(valid, jnp.asarray(table)[jnp.clip(ids, 0, n - 1)], jnp.nan)
+    weights = jnp.where(valid, jnp.asarray(table, jnp.float32)[jnp.clip(ids, 0, n - 1)], jnp.nan)
     if sample_weight is None:
         return weights
     sample_weight = jnp.asarray(sample_weight)

@@ -83,10 +83,25 @@ def _holds_python_numbers(x: Any) -> bool:
 # Public functions: options static, inputs converted first.
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _run_function(fn: Callable[..., Any], options: tuple[tuple[tuple[str, Any], ...], tuple[type, ...]], label_checks: bool, *inputs: Any) -> Any:
+_COMPILED: dict[Hashable, Callable[..., Any]] = {}
+"""One ``jax.jit`` function per static key (the function, its options or configuration, the
+label-check setting), so that a call passes only arrays: static arguments would be hashed and
+compared in JAX's dispatch path on every call, which costs more than the computation at small
+sizes. Bounded: the oldest entries go first."""
+_MAX_COMPILED = 4096
+
+
+def _compiled(key: Hashable, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
+    """The compiled function of ``key``, made by ``make()`` on first use."""
+    if len(_COMPILED) >= _MAX_COMPILED:
+        del _COMPILED[next(iter(_COMPILED))]
+    jitted = _COMPILED[key] = make()
+    return jitted
+
+
+def _traced(fn: Callable[..., Any], label_checks: bool, options: dict[str, Any], *inputs: Any) -> Any:
     with _validation.check_labels(label_checks):
-        return fn(*inputs, **dict(options[0]))
+        return fn(*inputs, **options)
 
 
 def _convert_inputs(fn: Callable[..., Any], inputs: tuple[Any, ...], skip: int) -> tuple[Any, ...]:
@@ -106,22 +121,31 @@ def _convert_inputs(fn: Callable[..., Any], inputs: tuple[Any, ...], skip: int) 
 def compiled_call(fn: Callable[..., Any], *inputs: Any, **options: Any) -> Any:
     """``fn(*inputs, **options)`` compiled: ``inputs`` converted with :func:`to_array`, ``options`` static.
 
-    ``fn`` must be a module-level function (it is a static argument, hashed by identity) and
-    the options hashable Python values. One compiled function per ``(fn, options, input
-    shapes and dtypes, label-check setting)``.
+    ``fn`` must be a module-level function, always called with the same option names in the
+    same order, and the options hashable Python values; their types are part of the key
+    (``1 == 1.0 == True``, but a bool option is not an int one). One compiled function per
+    ``(fn, options, label-check setting)``, each with JAX's own cache of input shapes.
     """
+    label_checks = _validation._CHECK_LABELS.get()
+    values = options.values()
+    key = (fn, label_checks, *values, *map(type, values))
     try:
-        # Types are part of the key: 1 == 1.0 == True, but a bool option is not an int one.
-        key = (tuple(options.items()), tuple(map(type, options.values())))
-        return _run_function(fn, key, _validation.label_checks_enabled(), *_convert_inputs(fn, inputs, 0))
+        jitted = _COMPILED.get(key) or _compiled(
+            key, lambda: jax.jit(functools.partial(_traced, fn, label_checks, options))
+        )
     except TypeError as error:
-        if "hashable" not in str(error):
+        if "unhashable" not in str(error):
             raise
         unhashable = [name for name, value in options.items() if not isinstance(value, Hashable)]
         raise TypeError(
-            f"{fn.__name__.lstrip('_')}: options must be hashable Python values (they are static); "
+            f"{fn.__name__.removeprefix('_traced_')}: options must be hashable Python values (they are static); "
             f"received unhashable {', '.join(f'{n}={options[n]!r}' for n in unhashable) or 'options'}"
         ) from None
+    try:
+        arrays = [x if type(x) in _PASS_THROUGH else to_array(x) for x in inputs]
+    except TypeError:
+        arrays = _convert_inputs(fn, inputs, 0)  # raises, naming the argument
+    return jitted(*arrays)
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,21 +157,25 @@ _KEY_ATTRIBUTE = "_jaxent_static_config"
 class StaticConfig:
     """The static identity of a configuration object: its class and every non-array attribute.
 
-    Equal keys mean the same computation. ``obj`` is kept to run the computation; attributes
-    that are arrays are named in ``array_names`` and passed to the compiled function as inputs.
+    Equal keys mean the same computation. ``obj`` is a snapshot of the object (a shallow copy:
+    setting an attribute of the original later does not change it) that runs the computation;
+    attributes that are arrays are named in ``array_names`` and passed as inputs.
     """
 
     __slots__ = ("cls", "items", "array_names", "obj", "_hash")
 
     def __init__(self, obj: Any) -> None:
         attributes = {name: value for name, value in vars(obj).items() if name != _KEY_ATTRIBUTE}
+        # A snapshot: compiled functions keep this key, and the object may be changed later.
+        snapshot = copy.copy(obj)
+        snapshot.__dict__.pop(_KEY_ATTRIBUTE, None)
         self.cls = type(obj)
         # Types are part of the key: 1 == 1.0 == True, but they are not the same configuration.
         self.items = tuple(
             (name, type(value), value) for name, value in attributes.items() if not isinstance(value, _ARRAY_TYPES)
         )
         self.array_names = tuple(name for name, value in attributes.items() if isinstance(value, _ARRAY_TYPES))
-        self.obj = obj
+        self.obj = snapshot
         try:
             self._hash = hash((self.cls, self.items, self.array_names))
         except TypeError:
@@ -247,8 +275,7 @@ class Configurable:
         self.__dict__.update(state)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _run_method(fn: Callable[..., Any], config: StaticConfig, label_checks: bool, arrays: tuple, *inputs: Any) -> Any:
+def _traced_method(fn: Callable[..., Any], config: StaticConfig, label_checks: bool, arrays: tuple, *inputs: Any) -> Any:
     with _validation.check_labels(label_checks):
         return fn(config.rebuild(arrays), *inputs)
 
@@ -256,8 +283,17 @@ def _run_method(fn: Callable[..., Any], config: StaticConfig, label_checks: bool
 def compiled_method(fn: Callable[..., Any], obj: Configurable, *inputs: Any) -> Any:
     """``fn(obj, *inputs)`` compiled, with ``obj`` static (:func:`static_config`) and ``inputs`` converted.
 
-    Inputs that are pytrees (metric states) pass through :func:`to_array` unchanged.
+    Inputs that are pytrees (metric states) pass through :func:`to_array` unchanged; array
+    attributes of ``obj`` are passed as inputs too.
     """
-    config = static_config(obj)
-    arrays = config.arrays() if config.array_names else ()
-    return _run_method(fn, config, _validation.label_checks_enabled(), arrays, *_convert_inputs(fn, inputs, 1))
+    config = obj.__dict__.get(_KEY_ATTRIBUTE) or static_config(obj)
+    label_checks = _validation._CHECK_LABELS.get()
+    key = (fn, config, label_checks)
+    jitted = _COMPILED.get(key) or _compiled(
+        key, lambda: jax.jit(functools.partial(_traced_method, fn, config, label_checks))
+    )
+    try:
+        arrays = [x if type(x) in _PASS_THROUGH else to_array(x) for x in inputs]
+    except TypeError:
+        arrays = _convert_inputs(fn, inputs, 1)  # raises, naming the argument
+    return jitted(config.arrays() if config.array_names else (), *arrays)

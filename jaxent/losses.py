@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import jax
@@ -41,6 +41,7 @@ __all__ = [
     "MeanSquaredError",
     "MeanAbsoluteError",
     "LinearSparseCategoricalCrossentropy",
+    "LossFunctionWrapper",
     "get",
     "serialize",
     "deserialize",
@@ -254,6 +255,52 @@ def _reduced_loss(loss: Loss, y_true: jax.Array, y_pred: jax.Array, sample_weigh
     return reduce_losses(losses, sample_weight, loss.reduction, mask).astype(result_dtype(y_pred.dtype))
 
 
+@dataclasses.dataclass(frozen=True, eq=False, init=False)
+class LossFunctionWrapper(Loss):
+    """A per-sample loss function as a Loss class (``tf.keras.losses.LossFunctionWrapper``).
+
+    ``LossFunctionWrapper(fn, reduction="auto", name=None, **kwargs)`` weights and reduces
+    ``fn(y_true, y_pred, **kwargs)`` as every Loss class does; it is what Keras's ``compile``
+    makes of a loss given as a function or a name (``losses.get("mse")`` is the function).
+
+    Example:
+      >>> loss = LossFunctionWrapper(mean_squared_error, reduction="sum")
+      >>> loss(jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([[1.0, 1.0], [1.0, 0.0]]))
+      Array(1., dtype=float32)
+    """
+
+    fn: Callable[..., jax.Array] | None = dataclasses.field(
+        default=None, kw_only=True, repr=False, metadata={"keras_config": False}
+    )
+    fn_kwargs: tuple[tuple[str, Any], ...] = dataclasses.field(
+        default=(), kw_only=True, repr=False, metadata={"keras_config": False}
+    )
+
+    def __init__(
+        self, fn: Callable[..., jax.Array], reduction: Reduction | str = Reduction.AUTO, name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"`fn` must be a function of (y_true, y_pred). Received: fn={fn!r}")
+        for field, value in (("fn", fn), ("fn_kwargs", tuple(kwargs.items())), ("reduction", reduction),
+                             ("name", name)):
+            object.__setattr__(self, field, value)
+        self.__post_init__()
+
+    def get_config(self) -> dict[str, Any]:
+        """``reduction``, ``name``, ``fn`` (the function's name, as Keras writes it) and its keyword arguments."""
+        return {**_serialization.fields_config(self), "fn": self.fn.__name__, **dict(self.fn_kwargs)}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Loss":
+        """The loss of a :meth:`get_config` dict; ``fn`` names a loss function (or is one)."""
+        config = dict(config)
+        return cls(get(config.pop("fn")), **config)
+
+    def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+        return self.fn(y_true, y_pred, **dict(self.fn_kwargs))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class _SmoothedCrossentropy(Loss):
     """The options shared by the categorical and binary cross entropy classes."""
@@ -366,7 +413,8 @@ REGISTRY = _serialization.Registry(
         "mae": mean_absolute_error, "MAE": mean_absolute_error,
         "bce": binary_crossentropy, "BCE": binary_crossentropy,
         **{cls.__name__: cls for cls in (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy,
-                                         MeanSquaredError, MeanAbsoluteError, LinearSparseCategoricalCrossentropy)},
+                                         MeanSquaredError, MeanAbsoluteError, LinearSparseCategoricalCrossentropy,
+                                         LossFunctionWrapper)},
     },
     accept_callables=True,
     accept_none=True,

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxent import _validation
 from jaxent._class_weight import class_weight_to_sample_weight
-from jaxent._compile import compiled_call, to_array
+from jaxent._compile import compiled_call
 
 __all__ = ["to_categorical", "class_weight_to_sample_weight"]
 
 
 def _traced_one_hot(y: jax.Array, *, num_classes: int, dtype: jnp.dtype) -> jax.Array:
+    num_classes = _validation.check_option("num_classes", num_classes)
+    y = _labels(jnp.asarray(y))
     valid = (y >= -num_classes) & (y < num_classes)
     _validation.check_label_values(
         y,
@@ -21,10 +25,18 @@ def _traced_one_hot(y: jax.Array, *, num_classes: int, dtype: jnp.dtype) -> jax.
         f"to_categorical: label {{}} is out of range for num_classes={num_classes} "
         f"(valid: [{-num_classes}, {num_classes}), negatives count from the end)",
     )
+    dtype = jnp.dtype(dtype)
     one_hot = jax.nn.one_hot(jnp.where(y < 0, y + num_classes, y), num_classes, dtype=dtype)
     if jnp.issubdtype(dtype, jnp.inexact):
         one_hot = jnp.where(valid[..., None], one_hot, jnp.nan)
     return one_hot
+
+
+def _labels(y: Any) -> Any:
+    """Integer labels (floats truncated toward zero), without a trailing axis of size 1 (rank > 1)."""
+    if not np.issubdtype(y.dtype, np.integer):
+        y = y.astype(np.int32)
+    return y[..., 0] if y.ndim > 1 and y.shape[-1] == 1 else y
 
 
 def to_categorical(y: jax.typing.ArrayLike, num_classes: int | None = None, dtype: jnp.dtype = jnp.float32) -> jax.Array:
@@ -47,26 +59,23 @@ def to_categorical(y: jax.typing.ArrayLike, num_classes: int | None = None, dtyp
              [0., 0., 1.],
              [0., 1., 0.]], dtype=float32)
     """
+    if not num_classes or not isinstance(y, jax.Array):
+        num_classes = _host_class_count(y, num_classes)
+    return compiled_call(_traced_one_hot, y, num_classes=num_classes, dtype=dtype)
+
+
+def _host_class_count(y: Any, num_classes: int | None) -> int:
+    """``num_classes`` inferred from, or checked against, labels read on the host (Keras's errors)."""
     if num_classes is not None:
         num_classes = _validation.check_option("num_classes", num_classes)
-    on_host = not isinstance(y, jax.Array)
-    y = to_array(y) if on_host and not isinstance(y, np.ndarray) else jnp.asarray(y)
-    if not jnp.issubdtype(y.dtype, jnp.integer):
-        y = y.astype(jnp.int32)
-    if y.ndim > 1 and y.shape[-1] == 1:
-        y = y[..., 0]
-    labels = None
-    if on_host or not num_classes:
-        try:
-            labels = np.asarray(y)
-        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-            labels = None
+    try:
+        labels = _labels(np.asarray(y))
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        raise ValueError(
+            f"to_categorical: `num_classes` is None, so it would be inferred as max(y) + 1, but `y` "
+            f"(shape {jnp.shape(y)}) is traced (e.g. under jax.jit); pass num_classes explicitly"
+        ) from None
     if not num_classes:
-        if labels is None:
-            raise ValueError(
-                f"to_categorical: `num_classes` is None, so it would be inferred as max(y) + 1, but `y` "
-                f"(shape {y.shape}, dtype {y.dtype}) is traced (e.g. under jax.jit); pass num_classes explicitly"
-            )
         if labels.size == 0:
             raise ValueError("to_categorical: cannot infer `num_classes` from an empty `y`; pass num_classes")
         num_classes = int(labels.max()) + 1
@@ -75,11 +84,11 @@ def to_categorical(y: jax.typing.ArrayLike, num_classes: int | None = None, dtyp
                 f"to_categorical: inferred num_classes={num_classes} from max(y)={labels.max()}; "
                 "labels must include a non-negative class"
             )
-    if labels is not None and labels.size:
-        bad = labels[(labels < -num_classes) | (labels >= num_classes)]
-        if bad.size:
-            raise ValueError(
-                f"to_categorical: label {bad[0]} is out of range for num_classes={num_classes} "
-                f"(valid: [{-num_classes}, {num_classes}))"
-            )
-    return compiled_call(_traced_one_hot, y, num_classes=num_classes, dtype=jnp.dtype(dtype))
+    bad = labels[(labels < -num_classes) | (labels >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"to_categorical: label {bad[0]} is out of range for num_classes={num_classes} "
+            f"(valid: [{-num_classes}, {num_classes}))"
+        )
+    return num_classes
+

@@ -146,3 +146,12 @@ def test_linear_fused_loss_config_round_trips():
     loss = losses.LinearSparseCategoricalCrossentropy(ignore_class=-100, label_smoothing=0.1, reduction="sum")
     assert loss.get_config()["reduction"] == "sum"
     assert losses.deserialize(losses.serialize(loss)) == loss
+
+
+def test_loss_function_wrapper_weights_and_reduces_a_function_and_round_trips():
+    loss = losses.LossFunctionWrapper(losses.binary_crossentropy, reduction="sum", name="bce", label_smoothing=0.2)
+    y_true, y_pred = jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([[0.6, 0.4], [0.4, 0.6]])
+    want = losses.BinaryCrossentropy(label_smoothing=0.2, reduction="sum")(y_true, y_pred, sample_weight=[1.0, 0.5])
+    assert float(loss(y_true, y_pred, sample_weight=[1.0, 0.5])) == float(want)
+    assert loss.get_config() == {"reduction": "sum", "name": "bce", "fn": "binary_crossentropy", "label_smoothing": 0.2}
+    assert losses.deserialize(losses.serialize(loss)) == loss

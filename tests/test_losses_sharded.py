@@ -62,8 +62,12 @@ SCRIPT = textwrap.dedent(
     def local_sum(y, p):
         return jax.lax.psum(scce_sum(y, p), "batch")
 
+    # checkify needs Auto mesh axes: on Explicit ones (make_mesh's default) JAX's checkify fails.
+    auto_mesh = jax.make_mesh((8,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
+    shard = lambda x: jax.device_put(x, NamedSharding(auto_mesh, P("batch")))
+
     def checked():
-        mapped = jax.shard_map(local_sum, mesh=mesh, in_specs=P("batch"), out_specs=P())
+        mapped = jax.shard_map(local_sum, mesh=auto_mesh, in_specs=P("batch"), out_specs=P())
         return jax.jit(checkify.checkify(mapped))
 
     with jaxent.check_labels():

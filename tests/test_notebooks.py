@@ -2,9 +2,9 @@
 
 Each notebook is executed with nbclient in a kernel started with this interpreter
 (``sys.executable``, through a kernel spec written to a temporary folder, so no user-level
-Jupyter set-up is involved), from a temporary copy of ``notebooks/`` and ``examples/`` so that
-nothing in the working tree is overwritten. Any cell error fails the test; the notebooks
-assert the values they print.
+Jupyter set-up is involved), from a temporary copy of ``notebooks/`` and ``examples/`` (and the
+recording the porting guide replays) so that nothing in the working tree is overwritten. Any
+cell error fails the test; the notebooks assert the values they print.
 
 Needs the ``notebooks`` extra (flax, scikit-learn, matplotlib, nbclient, nbformat, ipykernel);
 skipped with the reason otherwise.
@@ -26,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SCRIPT = ROOT / "examples" / "train_digits.py"
+GOLDEN_FILES = ("keras_fit.npz", "goldenio.py")
 CELL_TIMEOUT_S = 600
 KERNEL_NAME = "jaxent-tests"
 
@@ -79,9 +80,17 @@ def execute_notebook(path: Path, workdir: Path, kernel_dir: Path, timeout: int =
 
 
 def copy_layout(destination: Path) -> Path:
-    """``notebooks/`` and ``examples/`` copied under ``destination``; returns the notebooks copy."""
+    """``notebooks/``, ``examples/`` and the Keras fit recording copied under ``destination``.
+
+    Returns the notebooks copy. The porting guide reads ``tests/golden/keras_fit.npz`` (with
+    ``goldenio.py``) relative to ``examples/``.
+    """
     shutil.copytree(NOTEBOOKS, destination / "notebooks", ignore=shutil.ignore_patterns("*.png", ".ipynb_checkpoints"))
     shutil.copytree(SCRIPT.parent, destination / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    golden = destination / "tests" / "golden"
+    golden.mkdir(parents=True)
+    for name in GOLDEN_FILES:
+        shutil.copy(ROOT / "tests" / "golden" / name, golden / name)
     return destination / "notebooks"
 
 
@@ -108,6 +117,15 @@ def test_training_notebook_trains_on_simulated_devices(tmp_path):
     assert "data-parallel over 4 devices" in text
     assert "Final test accuracy" in text
     assert (notebooks / "training.png").stat().st_size > 10_000
+
+
+def test_porting_notebook_replays_keras_fit(tmp_path):
+    require("nbclient", "nbformat", "ipykernel", "jupyter_client")
+    notebooks = copy_layout(tmp_path / "repo")
+    executed = execute_notebook(notebooks / "porting.ipynb", notebooks, tmp_path / "kernels")
+    text = outputs_text(executed)
+    assert text.count("max relative difference: history") == 4  # the four scenarios ran and compared
+    assert "size-weighted mean of the batch losses" in text
 
 
 def load_script():

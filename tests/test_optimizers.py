@@ -366,7 +366,8 @@ def test_schedule_is_evaluated_at_the_pre_increment_count():
         seen.append(int(count))
         return 0.1 * (count + 1)
 
-    trajectory, state = run_steps(rmsprop(learning_rate=schedule), [1.0], [[1.0]] * 3)
+    with jax.disable_jit():  # the update is compiled; run it eagerly to see the concrete counts
+        trajectory, state = run_steps(rmsprop(learning_rate=schedule), [1.0], [[1.0]] * 3)
     assert seen == [0, 1, 2]  # the first update uses schedule(0)
     np.testing.assert_allclose([float(p[0]) for p in trajectory],
                                [0.6837723, 0.2249410, -0.3513430], rtol=1e-6)

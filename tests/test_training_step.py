@@ -250,36 +250,45 @@ def test_dataclass_subclass_fields_are_part_of_the_key():
 # Inputs reach the compiled function as arrays.
 
 
-def test_python_lists_reach_the_compiled_function_as_one_array_each(monkeypatch):
+def _spy_on_inputs(monkeypatch) -> list:
+    """What each input that is not already an array becomes before the compile boundary."""
     seen = []
-    original = _compile._run_function
+    original = _compile.to_array
 
-    def spy(fn, options, label_checks, *inputs):  # noqa: ARG001
-        seen.append([leaf.shape for leaf in jax.tree.leaves(inputs)])
-        return original(fn, options, label_checks, *inputs)
+    def spy(x):
+        converted = original(x)
+        seen.append(jax.tree.map(lambda leaf: leaf.shape, converted))
+        return converted
 
-    monkeypatch.setattr(_compile, "_run_function", spy)
+    monkeypatch.setattr(_compile, "to_array", spy)
+    return seen
+
+
+def test_python_lists_reach_the_compiled_function_as_one_array_each(monkeypatch):
+    seen = _spy_on_inputs(monkeypatch)
     values = [float(i) / 2000 for i in range(2000)]
     result = losses.mean_squared_error(values, values[::-1])
-    assert seen == [[(2000,), (2000,)]]
+    assert seen == [(2000,), (2000,)]
     np.testing.assert_allclose(result, np.mean(np.square(np.subtract(values[::-1], values))), rtol=1e-6)
 
 
 def test_python_lists_reach_a_compiled_method_as_one_array_each(monkeypatch):
-    seen = []
-    original = _compile._run_method
-
-    def spy(fn, config, label_checks, arrays, *inputs):
-        seen.append([leaf.shape for leaf in jax.tree.leaves(inputs)])
-        return original(fn, config, label_checks, arrays, *inputs)
-
-    monkeypatch.setattr(_compile, "_run_method", spy)
+    seen = _spy_on_inputs(monkeypatch)
     values = [[float(i)] for i in range(500)]
     losses.MeanSquaredError()(values, values, sample_weight=[1.0] * 500)
     metric = metrics.Mean()
     metric.update(metric.init(), [1.0, 2.0, 3.0])
-    assert seen[0] == [(500, 1), (500, 1), (500,)]
-    assert seen[1] == [(), (), (), (), (3,)]  # the state's four scalars, then the values
+    assert seen[:3] == [(500, 1), (500, 1), (500,)]
+    assert seen[3:] == [jax.tree.map(lambda leaf: leaf.shape, metric.init()), (3,), None]  # state, values, no weight
+
+
+def test_a_changed_object_never_lends_its_new_value_to_an_equal_old_configuration():
+    first = ScaledMSE(1.0)
+    assert float(first(Y_TRUE, Y_PRED)) == 1.0
+    first.scale = 3.0
+    assert float(first(Y_TRUE, Y_PRED)) == 3.0
+    # A new object equal to first's old configuration, at a new input shape (a retrace).
+    assert float(ScaledMSE(1.0)(Y_TRUE[:1], Y_PRED[:1])) == 1.0
 
 
 def test_numpy_and_python_inputs_give_the_array_result():

@@ -211,6 +211,7 @@ NOT_DISPATCHED: dict[str, str] = {
     "losses.Loss": "abstract base class",
     "metrics.Metric": "abstract base class",
     "metrics.MeanMetricWrapper": "base class",
+    "losses.LossFunctionWrapper": "wraps a loss function: its call is the function's dispatch plus a Loss call",
     "metrics.MetricState": "the state type (a pytree dataclass)",
     "metrics.StatefulMetric": "mutable Keras-style wrapper around update/result",
     "metrics.merge_states": "what every Metric.merge calls (the merge entries)",

@@ -485,7 +485,9 @@ def _transformation(
         )
         return new_updates, new_state
 
-    return init_fn, update_fn
+    # Compiled, so that an eager ``update`` is one dispatch (optax's transformations run op by
+    # op); inside the user's jitted step it is inlined.
+    return init_fn, jax.jit(update_fn)
 
 
 def _learning_rate_at(learning_rate: Scalar | optax.Schedule, count: jax.Array) -> jax.Array:

@@ -169,25 +169,9 @@ class _Schedule(LearningRateSchedule):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 
-# --- the schedules ---------------------------------------------------------------------------
-
-
 @dataclasses.dataclass(frozen=True)
-class ExponentialDecay(_Schedule):
-    """``initial_learning_rate · decay_rate ** (step / decay_steps)`` (``keras.optimizers.schedules.ExponentialDecay``).
-
-    With ``staircase=True`` the exponent is ``floor(step / decay_steps)``, so the rate drops
-    every ``decay_steps`` steps. Computed in float32: ``lr0 · pow(rate, step / decay_steps)``.
-
-    Example::
-
-      >>> from jaxent.optimizers.schedules import ExponentialDecay
-      >>> s = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
-      >>> print(s(0), s(5), s(10))
-      0.1 0.07071068 0.05
-      >>> print(ExponentialDecay(0.1, 10, 0.5, staircase=True)(19))
-      0.05
-    """
+class _StepDecay(_Schedule):
+    """The arguments of the decays driven by ``step / decay_steps`` (exponential, inverse time)."""
 
     initial_learning_rate: float
     decay_steps: float
@@ -203,11 +187,34 @@ class ExponentialDecay(_Schedule):
         _flag(cls, "staircase", self.staircase)
         _name(cls, self.name)
 
-    def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
+    def _exponent(self, step: jax.typing.ArrayLike) -> jax.Array:
+        """``step / decay_steps``, floored with ``staircase``."""
         p = _div(_step(step), _c(self.decay_steps))
-        if self.staircase:
-            p = jnp.floor(p)
-        return _c(self.initial_learning_rate) * jnp.power(_c(self.decay_rate), p)
+        return jnp.floor(p) if self.staircase else p
+
+
+# --- the schedules ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ExponentialDecay(_StepDecay):
+    """``initial_learning_rate · decay_rate ** (step / decay_steps)`` (``keras.optimizers.schedules.ExponentialDecay``).
+
+    With ``staircase=True`` the exponent is ``floor(step / decay_steps)``, so the rate drops
+    every ``decay_steps`` steps. Computed in float32: ``lr0 · pow(rate, step / decay_steps)``.
+
+    Example::
+
+      >>> from jaxent.optimizers.schedules import ExponentialDecay
+      >>> s = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+      >>> print(s(0), s(5), s(10))
+      0.1 0.07071068 0.05
+      >>> print(ExponentialDecay(0.1, 10, 0.5, staircase=True)(19))
+      0.05
+    """
+
+    def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
+        return _c(self.initial_learning_rate) * jnp.power(_c(self.decay_rate), self._exponent(step))
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -322,7 +329,7 @@ class PolynomialDecay(_Schedule):
 
 
 @dataclasses.dataclass(frozen=True)
-class InverseTimeDecay(_Schedule):
+class InverseTimeDecay(_StepDecay):
     """``initial_learning_rate / (1 + decay_rate · step / decay_steps)`` (``keras.optimizers.schedules.InverseTimeDecay``).
 
     With ``staircase=True``, ``step / decay_steps`` is floored. (tf-keras's legacy optimizers'
@@ -336,25 +343,8 @@ class InverseTimeDecay(_Schedule):
       0.1 0.06666667 0.057142857
     """
 
-    initial_learning_rate: float
-    decay_steps: float
-    decay_rate: float
-    staircase: bool = False
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        cls = type(self).__name__
-        _real(cls, "initial_learning_rate", self.initial_learning_rate)
-        _positive(cls, "decay_steps", self.decay_steps)
-        _real(cls, "decay_rate", self.decay_rate)
-        _flag(cls, "staircase", self.staircase)
-        _name(cls, self.name)
-
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
-        p = _div(_step(step), _c(self.decay_steps))
-        if self.staircase:
-            p = jnp.floor(p)
-        return _div(_c(self.initial_learning_rate), _c(1.0) + _mul(_c(self.decay_rate), p))
+        return _div(_c(self.initial_learning_rate), _c(1.0) + _mul(_c(self.decay_rate), self._exponent(step)))
 
 
 @dataclasses.dataclass(frozen=True)
