@@ -37,8 +37,7 @@ def losses() -> None:
     for case in T.CASES:
         if T.DELIBERATE_DIFFERENCES.get(case["name"], (None,))[0] == T.RAISES:
             continue
-        with T._x64_scope(case):
-            actual = T.run_case(case)
+        actual = T.replayed_outputs(case)
         for key, want in T.expected_outputs(case).items():
             dtype = T._dtype_of(case, key)
             a, e = actual[key].astype(np.float64), want.astype(np.float64)
@@ -82,8 +81,7 @@ def metrics() -> None:
     observed: dict[tuple[str, str, str], float] = collections.defaultdict(float)
     records = []
     for case in T.CASES:
-        with T.x64_scope(case):
-            got = T.replay(T.build(case), case)
+        got = T.replayed(case)
         scales = T.scales(case)
         for key, want in T.expected_outputs(case).items():
             dtype = str(want.dtype)

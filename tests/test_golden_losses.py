@@ -28,6 +28,7 @@ checks that the golden cases reject them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 from typing import Any, Callable
@@ -266,12 +267,9 @@ def _build_call(case: dict, impl: Callable[..., Any]) -> Callable[[dict], jax.Ar
     return lambda args: impl(**args, **kwargs)
 
 
-def run_case(case: dict, impl: Callable[..., Any] | None = None) -> dict[str, np.ndarray]:
-    """jaxent's outputs for ``case``: ``value``, ``grad_<input>``, ``grad2_<input>`` as recorded.
-
-    Values and first gradients come from one jitted ``value_and_grad``; call inside
-    ``jax.enable_x64(True)`` for float64 cases.
-    """
+def _program(case: dict, impl: Callable[..., Any] | None = None) -> tuple[Callable[..., dict], tuple]:
+    """``(f, args)``: ``f(*args)`` traces jaxent's outputs for ``case`` (``value``, ``grad_<input>``,
+    ``grad2_<input>`` as recorded), values and gradients from one ``value_and_grad``."""
     fixed = scalar_inputs(case)
     base_call = _build_call(case, impl or resolve(case["fn"]))
 
@@ -281,26 +279,85 @@ def run_case(case: dict, impl: Callable[..., Any] | None = None) -> dict[str, np
     args = {name: _as_jax(case, name) for name in case["inputs"] if name not in fixed}
     grads = [k[len("grad_"):] for k in case["outputs"] if k.startswith("grad_") and not k.endswith("_documented")]
     second = [k[len("grad2_"):] for k in case["outputs"] if k.startswith("grad2_")]
-    if case["fn"] == "utils.to_categorical":
-        return {"value": np.asarray(call(args))}
 
     def total(diff, rest):
         value = call({**rest, **diff})
         return jnp.sum(value), value
 
+    def outputs(diff, rest):
+        if not diff:
+            return {"value": call(rest)}
+        (_, value), g = jax.value_and_grad(total, has_aux=True)(diff, rest)
+        out = {"value": value, **{f"grad_{k}": v for k, v in g.items()}}
+        for k in second:
+
+            def summed_grad(d, k=k):
+                return jnp.sum(jax.grad(lambda d2: total(d2, rest)[0])(d)[k])
+
+            out[f"grad2_{k}"] = jax.grad(summed_grad)(diff)[k]
+        return out
+
     diff = {k: args[k] for k in grads}
-    rest = {k: v for k, v in args.items() if k not in diff}
-    if not diff:
-        return {"value": np.asarray(jax.jit(lambda r: call(r))(rest))}
-    (_, value), g = jax.jit(jax.value_and_grad(total, has_aux=True))(diff, rest)
-    out = {"value": np.asarray(value)}
-    out.update({f"grad_{k}": np.asarray(v) for k, v in g.items()})
-    for k in second:
+    return outputs, (diff, {k: v for k, v in args.items() if k not in diff})
 
-        def summed_grad(d, r, k=k):
-            return jnp.sum(jax.grad(lambda d2: total(d2, r)[0])(d)[k])
 
-        out[f"grad2_{k}"] = np.asarray(jax.jit(jax.grad(summed_grad))(diff, rest)[k])
+def run_cases(cases: list[dict], impl: Callable[..., Any] | None = None) -> list[dict[str, np.ndarray]]:
+    """jaxent's outputs for each of ``cases``, all computed by one ``jax.jit`` program.
+
+    One program per group of cases instead of one per case halves the time XLA spends
+    compiling (its cost per program is mostly fixed); the cases stay independent computations.
+    Call inside ``jax.enable_x64(True)`` for float64 cases.
+    """
+    programs = [_program(case, impl) for case in cases]
+
+    @jax.jit
+    def everything(args):
+        return [f(*a) for (f, _), a in zip(programs, args)]
+
+    return [{k: np.asarray(v) for k, v in out.items()} for out in everything([args for _, args in programs])]
+
+
+def run_case(case: dict, impl: Callable[..., Any] | None = None) -> dict[str, np.ndarray]:
+    """jaxent's outputs for ``case`` (``to_categorical`` eagerly: it infers ``num_classes``)."""
+    if case["fn"] == "utils.to_categorical":
+        fixed = scalar_inputs(case)
+        args = {name: _as_jax(case, name) for name in case["inputs"] if name not in fixed}
+        return {"value": np.asarray(_build_call(case, impl or resolve(case["fn"]))({**args, **fixed}))}
+    return run_cases([case], impl)[0]
+
+
+def _group(case: dict) -> tuple[str, bool] | None:
+    """Cases replayed together (same function, same x64 setting); None: replayed alone."""
+    if case["fn"] == "utils.to_categorical" or DELIBERATE_DIFFERENCES.get(case["name"], (None,))[0] == RAISES:
+        return None
+    return case["fn"], _needs_x64(case)
+
+
+@functools.cache
+def _group_outputs(group: tuple[str, bool]) -> dict[str, dict[str, np.ndarray] | Exception]:
+    """Outputs of every case of ``group`` by name; one that fails alone gets its exception."""
+    cases = [case for case in CASES if _group(case) == group]
+    with jax.enable_x64(True) if group[1] else _null_scope():
+        try:
+            return {case["name"]: out for case, out in zip(cases, run_cases(cases))}
+        except Exception:  # find the culprit: each case alone
+            outputs: dict[str, dict[str, np.ndarray] | Exception] = {}
+            for case in cases:
+                try:
+                    outputs[case["name"]] = run_case(case)
+                except Exception as error:
+                    outputs[case["name"]] = error
+            return outputs
+
+
+def replayed_outputs(case: dict) -> dict[str, np.ndarray]:
+    """jaxent's outputs for ``case`` as :func:`test_matches_keras` computes them (batched by group)."""
+    if _group(case) is None:
+        with _x64_scope(case):
+            return run_case(case)
+    out = _group_outputs(_group(case))[case["name"]]
+    if isinstance(out, Exception):
+        raise out
     return out
 
 
@@ -351,9 +408,11 @@ def tolerance(case: dict, output: str, expected: np.ndarray) -> dict[str, Any]:
     return tol
 
 
-def check_case(case: dict, impl: Callable[..., Any] | None = None) -> None:
+def check_case(case: dict, impl: Callable[..., Any] | None = None, actual: dict[str, np.ndarray] | None = None) -> None:
+    """Compare jaxent (or ``impl``) with the case's expected outputs; ``actual``: already computed."""
     expected = expected_outputs(case)
-    actual = run_case(case, impl)
+    if actual is None:
+        actual = run_case(case, impl)
     assert str(actual["value"].dtype) == case["meta"]["result_dtype"], (
         f"result dtype {actual['value'].dtype}, expected {case['meta']['result_dtype']}"
     )
@@ -391,7 +450,7 @@ def test_matches_keras(case):
             with pytest.raises(ValueError):
                 run_case(case)
         else:
-            check_case(case)
+            check_case(case, actual=replayed_outputs(case))
 
 
 def test_deliberate_differences_table_matches_the_golden_file():

@@ -21,18 +21,13 @@ and set ``n`` (and ``cap``) from them with a stated margin.
 from __future__ import annotations
 
 import chex
-import ml_dtypes
+import jax.numpy as jnp
 import numpy as np
-
-
-def finfo(dtype) -> np.finfo:
-    """``np.finfo`` that also knows bfloat16."""
-    return ml_dtypes.finfo(dtype) if str(dtype) == "bfloat16" else np.finfo(dtype)
 
 
 def ulp(x, dtype) -> np.ndarray:
     """The spacing of ``dtype`` at ``|x|`` (float64 array; ``x`` is read as float64)."""
-    info = finfo(dtype)
+    info = jnp.finfo(dtype)
     magnitude = np.maximum(np.abs(np.asarray(x, np.float64)), float(info.smallest_normal))
     return 2.0 ** np.floor(np.log2(magnitude)) * float(info.eps)
 

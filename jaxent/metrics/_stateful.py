@@ -23,6 +23,7 @@ class StatefulMetric:
     ``.numpy()``.
 
     Example:
+      >>> from jaxent.metrics import Mean
       >>> m = Mean().stateful()
       >>> m.update_state([1, 3, 5, 7])
       >>> m.result()
