@@ -9,6 +9,10 @@ CPU backend still contracts a few ``a·b + c`` into fused multiply-adds, which m
 the 301 values of a case (3 of the 33 cases) by 1 ulp of the schedule's largest value;
 divisions, floors and boundaries are exact there too. So: eager exact, compiled within 1 ulp
 of ``max|lr|``.
+
+RMSprop trajectories with a schedule: the learning rates used equal Keras's exactly, and the
+params stay within 2x the case's worst observed deviation (0 to 2.7 eps × the largest |θ| so
+far, :data:`OBSERVED_EPS`), as in test_optimizers.py.
 """
 
 from __future__ import annotations
