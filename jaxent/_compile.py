@@ -275,7 +275,9 @@ class Configurable:
         self.__dict__.update(state)
 
 
-def _traced_method(fn: Callable[..., Any], config: StaticConfig, label_checks: bool, arrays: tuple, *inputs: Any) -> Any:
+def _traced_method(fn: Callable[..., Any], config: StaticConfig, label_checks: bool, *inputs: Any) -> Any:
+    # With array attributes, the first input holds them (one argument fewer to dispatch without).
+    arrays, inputs = (inputs[0], inputs[1:]) if config.array_names else ((), inputs)
     with _validation.check_labels(label_checks):
         return fn(config.rebuild(arrays), *inputs)
 
@@ -296,4 +298,6 @@ def compiled_method(fn: Callable[..., Any], obj: Configurable, *inputs: Any) -> 
         arrays = [x if type(x) in _PASS_THROUGH else to_array(x) for x in inputs]
     except TypeError:
         arrays = _convert_inputs(fn, inputs, 1)  # raises, naming the argument
-    return jitted(config.arrays() if config.array_names else (), *arrays)
+    if config.array_names:
+        return jitted(config.arrays(), *arrays)
+    return jitted(*arrays)
