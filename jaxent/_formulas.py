@@ -84,9 +84,11 @@ def sparse_softmax_ce(
         # The maximum's own gradient cancels between the two terms; stop it so that ties in
         # the maximum do not split a zero.
         row_max = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
-        shifted = logits - jnp.where(jnp.isfinite(row_max), row_max, 0)
-        picked = jnp.take_along_axis(shifted, safe_labels[..., None], axis=-1)[..., 0]
-        loss = jnp.log(jnp.sum(jnp.exp(shifted), axis=-1)) - picked
+        shift = jnp.where(jnp.isfinite(row_max), row_max, 0)
+        # Picked from the logits, then shifted: the same rounding as picking from
+        # ``logits - shift``, without making XLA materialise the shifted [..., C] array.
+        picked = jnp.take_along_axis(logits, safe_labels[..., None], axis=-1) - shift
+        loss = jnp.log(jnp.sum(jnp.exp(logits - shift), axis=-1)) - picked[..., 0]
     loss = jnp.where(in_range, loss, jnp.nan)
     return jnp.where(valid, loss, 0), valid
 
