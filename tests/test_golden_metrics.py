@@ -362,7 +362,7 @@ class _EightUlpMeanSquaredError(metrics.MeanSquaredError):
 class _DriftingMeanSquaredError(metrics.MeanSquaredError):
     def update(self, state, *args, **kwargs):
         state = super().update(state, *args, **kwargs)
-        return dataclasses.replace(state, total_hi=jnp.nextafter(state.total_hi, jnp.inf))
+        return dataclasses.replace(state, sums=state.sums.at[0].set(jnp.nextafter(state.total_hi, jnp.inf)))
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,7 @@ def _jnp_class_weight(labels):
 
 # ---------------------------------------------------------------------------------------------
 # Metric methods, from the metrics family's table. The jnp equivalents take and return the
-# same MetricState pytree (four scalars and the metric as static metadata), so only the call path
+# same MetricState pytree (the four sums in one array, the metric as static metadata), so only the call path
 # differs.
 
 
@@ -109,7 +109,7 @@ def _metric_entries(entry: M.Metric) -> list[Entry]:
 
     def jnp_update(state, *inputs):
         v = entry.values(*inputs)
-        return dataclasses.replace(state, total_hi=state.total_hi + jnp.sum(v), count_hi=state.count_hi + v.size)
+        return dataclasses.replace(state, sums=state.sums + jnp.stack([jnp.sum(v), 0.0, v.size, 0.0]))
 
     def jnp_result(state):
         count = state.count_hi + state.count_lo

@@ -82,8 +82,7 @@ class Metric(Configurable, abc.ABC):
 
     def init(self) -> MetricState:
         """A fresh state: every total and count 0."""
-        zero = jnp.zeros((), self.state_dtype)
-        return MetricState(zero, zero, zero, zero, metric=static_config(self))
+        return MetricState(jnp.zeros((4,), self.state_dtype), metric=static_config(self))
 
     @abc.abstractmethod
     def update(self, state: MetricState, *args: Any, sample_weight: jax.typing.ArrayLike | None = None) -> MetricState:

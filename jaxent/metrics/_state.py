@@ -1,7 +1,7 @@
 """The metric state: compensated sums that add exactly, merge in any order and ``psum`` across devices.
 
-A state is a small immutable pytree (:class:`MetricState`) of four scalars and a static tag
-naming the metric it belongs to, so that a state can only be updated, read or merged by an
+A state is a small immutable pytree (:class:`MetricState`): one array of the four sums and a
+static tag naming the metric it belongs to, so that a state can only be updated, read or merged by an
 equal metric, while ``jax.lax.psum(state, axis)`` still combines states across devices (the
 tag is pytree metadata, not a leaf).
 
@@ -31,19 +31,46 @@ __all__ = ["MetricState", "merge_states", "merge_across"]
 class MetricState:
     """The running sums of a mean metric: ``total = total_hi + total_lo``, ``count = count_hi + count_lo``.
 
-    Four scalar leaves in the metric's state dtype (float32 unless the metric dtype is
-    float64): ``hi`` holds the rounded running sum, ``lo`` the rounding error it has not absorbed
-    (``|lo| <= ulp(hi) / 2`` after every update and merge). ``metric`` is static metadata: the
-    configuration of the metric that made the state (its class and every attribute), checked
-    by ``update``, ``result`` and ``merge`` so that, say, an accuracy state cannot be merged
-    into a ``Mean`` state.
+    ``sums`` is one array ``[..., 4]`` of ``(total_hi, total_lo, count_hi, count_lo)`` in the
+    metric's state dtype (float32 unless the metric dtype is float64): ``hi`` holds the rounded
+    running sum, ``lo`` the rounding error it has not absorbed (``|lo| <= ulp(hi) / 2`` after
+    every update and merge). One leaf, not four: a jitted training step that carries the state
+    dispatches one buffer for it (each donated scalar costs microseconds per call).
+    ``metric`` is static metadata: the configuration of the metric that made the state (its
+    class and every attribute), checked by ``update``, ``result`` and ``merge`` so that, say,
+    an accuracy state cannot be merged into a ``Mean`` state.
     """
 
-    total_hi: jax.Array
-    total_lo: jax.Array
-    count_hi: jax.Array
-    count_lo: jax.Array
+    sums: jax.Array
     metric: Any = dataclasses.field(default=None, metadata={"static": True})
+
+    @classmethod
+    def from_sums(
+        cls, total_hi: jax.typing.ArrayLike, total_lo: jax.typing.ArrayLike, count_hi: jax.typing.ArrayLike,
+        count_lo: jax.typing.ArrayLike, metric: Any = None,
+    ) -> MetricState:
+        """The state holding these four sums (of one dtype)."""
+        return cls(jnp.stack([total_hi, total_lo, count_hi, count_lo], axis=-1), metric=metric)
+
+    @property
+    def total_hi(self) -> jax.Array:
+        """The rounded running weighted sum."""
+        return self.sums[..., 0]
+
+    @property
+    def total_lo(self) -> jax.Array:
+        """The rounding error ``total_hi`` has not absorbed."""
+        return self.sums[..., 1]
+
+    @property
+    def count_hi(self) -> jax.Array:
+        """The rounded running sum of weights."""
+        return self.sums[..., 2]
+
+    @property
+    def count_lo(self) -> jax.Array:
+        """The rounding error ``count_hi`` has not absorbed."""
+        return self.sums[..., 3]
 
     @property
     def total(self) -> jax.Array:
@@ -56,7 +83,7 @@ class MetricState:
         return self.count_hi + self.count_lo
 
     def __iter__(self):
-        """The four sums, in field order (``total_hi, total_lo, count_hi, count_lo``)."""
+        """The four sums: ``total_hi, total_lo, count_hi, count_lo``."""
         return iter(_leaves(self))
 
     def __repr__(self) -> str:
@@ -123,7 +150,7 @@ def merge_states(a: MetricState, b: MetricState) -> MetricState:
       Array(3., dtype=float32)
     """
     check_same_metric(a, b)
-    return MetricState(*_add_states(_leaves(a), _leaves(b)), metric=a.metric)
+    return MetricState.from_sums(*_add_states(_leaves(a), _leaves(b)), metric=a.metric)
 
 
 def merge_across(state: MetricState, axis_name: Any) -> MetricState:
@@ -143,14 +170,13 @@ def merge_across(state: MetricState, axis_name: Any) -> MetricState:
 
         state = jax.shard_map(step, mesh=mesh, in_specs=P("x"), out_specs=P())(y_true, y_pred)
     """
-    gathered = jax.lax.all_gather(_leaves(state), axis_name)
+    gathered = _leaves(MetricState(jax.lax.all_gather(state.sums, axis_name)))
     zeros = tuple(jnp.zeros((), leaf.dtype) for leaf in gathered)
-    merged = jax.lax.reduce(gathered, zeros, _add_states, (0,))
+    merged = MetricState.from_sums(*jax.lax.reduce(gathered, zeros, _add_states, (0,)), metric=state.metric)
     # Every device now holds the same sums, but JAX tracks them as device-varying; a psum to
     # which only the first device contributes marks them replicated without rounding (x + 0 = x).
     first = jax.lax.axis_index(axis_name) == 0
-    merged = jax.lax.psum(tuple(jnp.where(first, leaf, jnp.zeros_like(leaf)) for leaf in merged), axis_name)
-    return MetricState(*merged, metric=state.metric)
+    return jax.lax.psum(jax.tree.map(lambda sums: jnp.where(first, sums, jnp.zeros_like(sums)), merged), axis_name)
 
 
 def _exact_count(n: int, dtype: jnp.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +187,7 @@ def _exact_count(n: int, dtype: jnp.dtype) -> tuple[np.ndarray, np.ndarray]:
 
 def accumulate(state: MetricState, values: jax.Array, sample_weight: jax.Array | None, mask: jax.Array | None) -> MetricState:
     """``state`` plus one batch, weighted by the shared Keras ``Mean`` path."""
-    dtype = state.total_hi.dtype
+    dtype = state.sums.dtype
     total, count = weighted_sum_and_count(values, sample_weight, mask)
     zero = jnp.zeros((), dtype)
     if sample_weight is None and mask is None:
@@ -169,4 +195,4 @@ def accumulate(state: MetricState, values: jax.Array, sample_weight: jax.Array |
     else:
         count_hi, count_lo = count.astype(dtype), zero
     batch = (total.astype(dtype), zero, jnp.asarray(count_hi), jnp.asarray(count_lo))
-    return MetricState(*_add_states(_leaves(state), batch), metric=state.metric)
+    return MetricState.from_sums(*_add_states(_leaves(state), batch), metric=state.metric)
