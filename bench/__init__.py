@@ -118,7 +118,11 @@ def measure_group(
     A sample runs one call ``inner`` times back to back and blocks on the last result
     (``jax.block_until_ready``), with ``inner`` chosen per call so that a sample lasts at least
     ``min_sample_time`` (sub-millisecond calls then measure throughput, dispatch included,
-    rather than timer resolution). The order of the calls rotates from round to round. Rounds
+    rather than timer resolution). Each sample follows one untimed call of the same
+    implementation: right after another implementation, the first call pays for memory the
+    other one left (measured on the CPU: ~100 ms of a 270 ms fwd+bwd at 4096x32768 for
+    whichever implementation followed the hand-written ``jnp`` one), which a training loop
+    calling one step over and over never sees. The order of the calls rotates from round to round. Rounds
     stop once at least ``min_samples`` have been taken and every call's IQR/median on
     ``clock`` is at most ``target_spread``, or when ``budget`` seconds per call are spent
     (never before ``min_samples`` rounds; only 3 when one round is longer than the budget).
@@ -142,6 +146,7 @@ def measure_group(
         for k in range(len(names)):
             name = names[(rounds + k) % len(names)]
             call, n = calls[name], inner[name]
+            jax.block_until_ready(call())  # settle: the previous implementation's buffers are not this one's cost
             t0, c0 = time.perf_counter(), time.process_time()
             out = None
             for _ in range(n):
