@@ -164,3 +164,14 @@ def test_top_level_namespaces():
 @pytest.mark.parametrize("name,fn,y_pred,y_true", [c for c in CASES if not c[0].startswith("Loss.")], ids=[i for i in IDS if not i.startswith("Loss.")])
 def test_vmap_over_the_batch_axis_equals_the_batched_call(name, fn, y_pred, y_true):
     np.testing.assert_allclose(jax.vmap(fn)(y_true, y_pred), fn(y_true, y_pred), rtol=1e-6, atol=1e-7)
+
+
+def test_absolute_error_has_tensorflows_zero_derivative_where_prediction_equals_target():
+    # tf.abs's gradient at 0 is 0 (jnp.abs's is 1); both autodiff modes, eager and compiled.
+    y_true, y_pred = jnp.array([1.0, 2.0, 3.0]), jnp.array([1.0, 3.0, 2.0])
+    expected = np.array([0.0, 1 / 3, -1 / 3], np.float32)
+    loss = lambda p: losses.mean_absolute_error(y_true, p)  # noqa: E731
+    for derivative in (jax.grad(loss), jax.jacfwd(loss), jax.jit(jax.grad(loss))):
+        np.testing.assert_array_equal(derivative(y_pred), expected)
+    with jax.disable_jit():
+        np.testing.assert_array_equal(jax.grad(loss)(y_pred), expected)
