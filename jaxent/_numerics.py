@@ -81,7 +81,7 @@ def safe_abs(x: jax.Array) -> jax.Array:
     """``|x|`` whose derivative at 0 is 0, as TensorFlow's (``jnp.abs`` gives 1 there).
 
     A ``where`` rather than a ``custom_jvp`` with ``sign(x)`` as the tangent: XLA fuses the
-    select into the backward pass, while the custom rule's residual cost a 1.4x slower
+    select into the backward pass, while the custom rule's residual made a 1.5x slower
     weighted ``MeanAbsoluteError`` fwd+bwd on the CPU (65536x1000).
     """
     return jnp.where(x == 0, jnp.zeros_like(x), jnp.abs(x))

@@ -106,14 +106,13 @@ def test_calling_inside_user_jit_adds_no_extra_computation():
     assert inner.count(" copy(") == bare.count(" copy(")
 
 
+_SCCE_METRIC = jaxent.metrics.SparseCategoricalCrossentropy(from_logits=True)
 SPARSE_LOGITS_PATHS = {
     "nn.sparse_softmax_cross_entropy_with_logits": nn.sparse_softmax_cross_entropy_with_logits,
     "backend.sparse_categorical_crossentropy": lambda y, x: backend.sparse_categorical_crossentropy(y, x, from_logits=True),
     "losses.SparseCategoricalCrossentropy": losses.SparseCategoricalCrossentropy(from_logits=True),
     "losses.SparseCategoricalCrossentropy(ignore_class)": losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-    "metrics.SparseCategoricalCrossentropy.update": lambda y, x: jaxent.metrics.SparseCategoricalCrossentropy(
-        from_logits=True
-    ).update(jaxent.metrics.SparseCategoricalCrossentropy(from_logits=True).init(), y, x),
+    "metrics.SparseCategoricalCrossentropy.update": lambda y, x: _SCCE_METRIC.update(_SCCE_METRIC.init(), y, x),
 }
 
 

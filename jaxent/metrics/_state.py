@@ -84,7 +84,7 @@ class MetricState:
 
     def __iter__(self):
         """The four sums: ``total_hi, total_lo, count_hi, count_lo``."""
-        return iter(_leaves(self))
+        return iter(_split_sums(self.sums))
 
     def __repr__(self) -> str:
         return f"MetricState({self.metric!r}, total={self.total}, count={self.count})"
@@ -129,8 +129,9 @@ def _add_states(a: tuple[jax.Array, ...], b: tuple[jax.Array, ...]) -> tuple[jax
     return (*_add_two_float(a[0], a[1], b[0], b[1]), *_add_two_float(a[2], a[3], b[2], b[3]))
 
 
-def _leaves(state: MetricState) -> tuple[jax.Array, ...]:
-    return state.total_hi, state.total_lo, state.count_hi, state.count_lo
+def _split_sums(sums: jax.Array) -> tuple[jax.Array, ...]:
+    """``(total_hi, total_lo, count_hi, count_lo)`` of an array of sums ``[..., 4]``."""
+    return tuple(sums[..., i] for i in range(4))
 
 
 @jax.jit
@@ -150,7 +151,7 @@ def merge_states(a: MetricState, b: MetricState) -> MetricState:
       Array(3., dtype=float32)
     """
     check_same_metric(a, b)
-    return MetricState.from_sums(*_add_states(_leaves(a), _leaves(b)), metric=a.metric)
+    return MetricState.from_sums(*_add_states(_split_sums(a.sums), _split_sums(b.sums)), metric=a.metric)
 
 
 def merge_across(state: MetricState, axis_name: Any) -> MetricState:
@@ -170,7 +171,7 @@ def merge_across(state: MetricState, axis_name: Any) -> MetricState:
 
         state = jax.shard_map(step, mesh=mesh, in_specs=P("x"), out_specs=P())(y_true, y_pred)
     """
-    gathered = _leaves(MetricState(jax.lax.all_gather(state.sums, axis_name)))
+    gathered = _split_sums(jax.lax.all_gather(state.sums, axis_name))
     zeros = tuple(jnp.zeros((), leaf.dtype) for leaf in gathered)
     merged = MetricState.from_sums(*jax.lax.reduce(gathered, zeros, _add_states, (0,)), metric=state.metric)
     # Every device now holds the same sums, but JAX tracks them as device-varying; a psum to
@@ -195,4 +196,4 @@ def accumulate(state: MetricState, values: jax.Array, sample_weight: jax.Array |
     else:
         count_hi, count_lo = count.astype(dtype), zero
     batch = (total.astype(dtype), zero, jnp.asarray(count_hi), jnp.asarray(count_lo))
-    return MetricState.from_sums(*_add_states(_leaves(state), batch), metric=state.metric)
+    return MetricState.from_sums(*_add_states(_split_sums(state.sums), batch), metric=state.metric)

@@ -188,7 +188,7 @@ def _in_top_k(labels: jax.Array, y_pred: jax.Array, k: int) -> jax.Array:
     in_range = (labels >= 0) & (labels < num_classes)
     score = jnp.take_along_axis(y_pred, jnp.where(in_range, labels, 0)[..., None], axis=-1)
     # One pass over the scores: a non-finite score counts k (at most C: every finite row is in
-    # the top C), which puts its row out. The count stays below C * min(k, C) < 2**31.
+    # the top C), which puts its row out. Exact while C * min(k, C) < 2**31 (int32 count).
     k = min(k, num_classes)
     greater = jnp.sum(jnp.where(jnp.isfinite(y_pred), (y_pred > score).astype(jnp.int32), k), axis=-1)
     return (in_range & (greater < k)).astype(jnp.float32)
