@@ -1,0 +1,122 @@
+"""Inputs as TensorFlow converts them, before any ``jit`` boundary; integer labels widened.
+
+``jax.jit`` would trace a Python list as a pytree of scalars (one argument per element) and a
+Python float as a weakly typed value; Keras sees ``tf.convert_to_tensor`` of both. So every
+public entry point converts its array arguments here first:
+
+* ``jax.Array`` passes untouched (the fast path); so do tracers (inside the user's ``jit``).
+* Python floats become float32 and Python ints int32, as TensorFlow infers them, also inside
+  (nested) lists and tuples. An int outside int32 becomes int64 where ``jax_enable_x64`` is
+  on (TensorFlow's choice) and is an ``OverflowError`` naming the argument otherwise, instead
+  of wrapping around.
+* NumPy arrays and scalars keep their dtype, as in TensorFlow; so does anything else
+  ``jnp.asarray`` accepts (``__array__``: pandas, xarray, CPU torch; ``__jax_array__``; a list
+  of tracers).
+* Complex values are refused (Keras's losses are real: reducing them to their real part
+  would be a silent wrong number); ``None``, ragged lists, dicts, strings and object arrays
+  are a ``TypeError`` naming the argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["as_array", "as_optional_array", "as_labels"]
+
+_INT32 = np.iinfo(np.int32)
+
+
+def _error(name: str, x: Any, why: str) -> TypeError:
+    text = repr(x)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return TypeError(f"`{name}` must be an array or a (nested list of) numbers; {why}. Received: {name}={text}")
+
+
+def _python_numbers(x: Any) -> bool:
+    """Whether ``x`` (a scalar or nested list/tuple) holds a Python number, not only NumPy scalars."""
+    if isinstance(x, (list, tuple)):
+        return any(map(_python_numbers, x))
+    return not isinstance(x, np.generic)
+
+
+def _from_python(x: Any, name: str) -> jax.Array:
+    """A Python scalar or nested list as TensorFlow converts it."""
+    try:
+        array = np.asarray(x)
+    except (ValueError, OverflowError):
+        raise _error(name, x, "its nested lists have different lengths (a ragged list)") from None
+    if array.dtype == object:
+        if any(isinstance(item, jax.core.Tracer) for item in jax.tree.leaves(x)):
+            return jnp.asarray(x)  # a list of tracers inside the user's jit
+        raise _error(name, x, "it holds values that are not numbers, or ragged lists")
+    if array.dtype.kind not in "biuf":
+        raise _complex_or_other(name, x, array.dtype)
+    if _python_numbers(x):
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        elif array.dtype.kind in "iu":
+            array = _narrow_integers(array, name)
+    return jnp.asarray(array)
+
+
+def _narrow_integers(array: np.ndarray, name: str) -> np.ndarray:
+    """Python ints as int32, or int64 past its range where x64 is on, as TensorFlow infers them."""
+    if array.size == 0 or (_INT32.min <= array.min() and array.max() <= _INT32.max):
+        return array.astype(np.int32)
+    if jax.config.jax_enable_x64 and array.dtype == np.int64:
+        return array
+    raise OverflowError(
+        f"`{name}` holds the Python int {array.max() if array.max() > _INT32.max else array.min()}, outside int32 "
+        f"[{_INT32.min}, {_INT32.max}]. TensorFlow would make it int64, which JAX has only with jax_enable_x64; "
+        f"pass a float or a NumPy int64 array with x64 enabled"
+    )
+
+
+def _complex_or_other(name: str, x: Any, dtype: np.dtype) -> TypeError:
+    if dtype.kind == "c":
+        return _error(name, x, f"complex values ({dtype}) are not supported (their imaginary part would be lost)")
+    return _error(name, x, f"its dtype {dtype} is not numeric")
+
+
+def as_array(x: Any, name: str) -> jax.Array:
+    """``x`` as one array, converted as TensorFlow converts it (see the module docstring)."""
+    if isinstance(x, jax.Array):
+        if jnp.iscomplexobj(x):
+            raise _complex_or_other(name, x, x.dtype)
+        return x
+    if x is None:
+        raise TypeError(f"`{name}` is required: an array or a number, not None")
+    if isinstance(x, (float, int, list, tuple)) and not isinstance(x, bool):
+        return _from_python(x, name)
+    if isinstance(x, (dict, set, frozenset, str, bytes)):
+        raise _error(name, x, f"a {type(x).__name__} is not an array")
+    try:
+        array = jnp.asarray(x)
+    except (TypeError, ValueError) as error:
+        raise _error(name, x, str(error)) from None
+    if array.dtype.kind not in "biuf":
+        raise _complex_or_other(name, x, array.dtype)
+    return array
+
+
+def as_optional_array(x: Any, name: str) -> jax.Array | None:
+    """``None``, or ``x`` as :func:`as_array` converts it (``sample_weight``, ``bias``)."""
+    return None if x is None else as_array(x, name)
+
+
+def as_labels(labels: jax.Array) -> jax.Array:
+    """Integer labels of any width as int32, so that range, ``ignore_class`` and argmax comparisons do not wrap.
+
+    ``uint8`` labels of a 256-class model, or ``ignore_class=-100`` against ``uint8`` labels,
+    would otherwise be compared in 8 bits. 64-bit labels (x64 on) stay 64-bit.
+    """
+    if jnp.issubdtype(labels.dtype, jnp.integer) and labels.dtype.itemsize < 4 or labels.dtype == jnp.uint32:
+        return labels.astype(jnp.int64 if labels.dtype == jnp.uint32 and jax.config.jax_enable_x64 else jnp.int32)
+    if labels.dtype == jnp.bool_:
+        return labels.astype(jnp.int32)
+    return labels
