@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxent._compile import compiled_call
+from jaxent._inputs import jit_entry
 
 __all__ = ["class_weight_to_sample_weight"]
 
@@ -119,7 +119,7 @@ def class_weight_to_sample_weight(
       ...                               sample_weight=jnp.array([1.0, 0.5, 2.0, 0.0]))
       Array([1., 1., 1., 0.], dtype=float32)
     """
-    return compiled_call(_traced_class_weights, y_true, sample_weight, table=_table_of(class_weight))
+    return _class_weights(y_true, sample_weight, table=_table_of(class_weight))
 
 
 def _table_of(class_weight: Mapping[int, float]) -> tuple[float, ...]:
@@ -135,10 +135,9 @@ def _memoised_table(items: tuple[tuple[int, float], ...]) -> tuple[float, ...]:
     return tuple(_weight_table(dict(items)).tolist())
 
 
-def _traced_class_weights(
-    y_true: jax.Array, sample_weight: jax.Array | None, *, table: tuple[float, ...]
-) -> jax.Array:
-    y_true = jnp.asarray(y_true)
+@jit_entry(static=("table",), optional=("sample_weight",))
+def _class_weights(y_true: jax.Array, sample_weight: jax.Array | None, *, table: tuple[float, ...]) -> jax.Array:
+    """The weights of :func:`class_weight_to_sample_weight`, with the dict read into a static ``table``."""
     if not (jnp.issubdtype(y_true.dtype, jnp.integer) or jnp.issubdtype(y_true.dtype, jnp.floating)
             or y_true.dtype == jnp.bool_):
         raise TypeError(f"`y_true` must hold numbers. Received dtype {y_true.dtype}.")

@@ -19,13 +19,20 @@ public entry point converts its array arguments here first:
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["as_array", "as_optional_array", "as_labels"]
+from jaxent import _validation
+
+__all__ = ["as_array", "as_optional_array", "as_labels", "jit_entry"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _INT32 = np.iinfo(np.int32)
 
@@ -120,3 +127,48 @@ def as_labels(labels: jax.Array) -> jax.Array:
     if labels.dtype == jnp.bool_:
         return labels.astype(jnp.int32)
     return labels
+
+
+def _check_static_options(fn: Callable[..., Any], static: tuple[str, ...], args: Any, kwargs: dict[str, Any]) -> None:
+    """Raise the validator's error for a static option JAX could not hash (a list, an array, a tracer)."""
+    bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+    for name in static:
+        if name in bound and name in _validation.OPTION_NAMES:
+            _validation.check_option(name, bound[name])
+
+
+def jit_entry(*, static: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Make ``fn`` a public entry point: its array arguments converted by :func:`as_array`, then ``jax.jit``.
+
+    ``static`` names the options (Python values, part of JAX's cache key); ``optional`` the
+    array arguments that may be None (``sample_weight``). Every other argument is an array.
+    The function is jitted once, here: JAX's cache is the only one.
+    """
+
+    def decorate(fn: F) -> F:
+        names = tuple(inspect.signature(fn).parameters)
+        jitted = jax.jit(fn, static_argnames=static)
+        converters = {name: as_optional_array if name in optional else as_array for name in names if name not in static}
+        positional = tuple((index, name, converters[name]) for index, name in enumerate(names) if name in converters)
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > len(names):
+                return fn(*args, **kwargs)  # Python's own TypeError
+            args = list(args)
+            for index, name, convert in positional:
+                if index < len(args):
+                    args[index] = convert(args[index], name)
+            for name, value in kwargs.items():
+                convert = converters.get(name)
+                if convert is not None:
+                    kwargs[name] = convert(value, name)
+            try:
+                return jitted(*args, **kwargs)
+            except (TypeError, ValueError):
+                _check_static_options(fn, static, args, kwargs)  # a clearer error naming the option, if one is bad
+                raise
+
+        return call  # type: ignore[return-value]
+
+    return decorate

@@ -26,13 +26,13 @@ import enum
 import functools
 import hashlib
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import jax
 import numpy as np
 
-__all__ = ["Module", "FrozenInstanceError", "is_array"]
+__all__ = ["Module", "FrozenInstanceError", "is_array", "split_keyword_arrays", "fingerprint"]
 
 _TREE = "_jaxent_tree"
 """The ``__dict__`` key under which a frozen module keeps its pytree layout (names and static part)."""
@@ -70,7 +70,7 @@ def _is_static(value: Any) -> bool:
     if isinstance(value, (tuple, frozenset)):
         return all(map(_is_static, value))
     if isinstance(value, Module):
-        return not value.__dict__[_TREE].names
+        return not jax.tree.leaves(value)
     return _callable_is_static(value)
 
 
@@ -130,13 +130,10 @@ def _layout(obj: Module) -> _Layout:
     """Sort the attributes of ``obj`` into pytree children and static configuration, or raise."""
     names, static = [], []
     for name, value in _attributes(obj):
-        leaves = jax.tree.leaves(value)
-        if is_array(value) or (leaves and all(map(is_array, leaves)) and not isinstance(value, Module)):
-            names.append(name)
-        elif isinstance(value, Module) and value.__dict__[_TREE].names:
-            names.append(name)
-        elif _is_static(value):
+        if _is_static(value):
             static.append((name, value))
+        elif is_array(value) or all(map(is_array, jax.tree.leaves(value))):
+            names.append(name)  # an array, or a pytree of arrays (an array-holding module included)
         else:
             cls = type(obj).__name__
             raise TypeError(
@@ -255,8 +252,8 @@ class Module(metaclass=_FreezeOnInit):
         )
 
     def __hash__(self) -> int:
-        layout = self.__dict__[_TREE]
-        if layout.names:
+        children, layout = _flatten(self)
+        if jax.tree.leaves(children):
             raise TypeError(
                 f"{type(self).__name__} is not hashable: its attributes {', '.join(layout.names)} hold arrays. Pass it "
                 "to jax.jit as an ordinary argument (its arrays are traced), or close over it"
@@ -294,3 +291,10 @@ def fingerprint(obj: Module) -> str | None:
         digest.update(f"{leaf.dtype}{leaf.shape}".encode())
         digest.update(np.ascontiguousarray(leaf).tobytes())
     return digest.hexdigest()[:16]
+
+
+def split_keyword_arrays(kwargs: Mapping[str, Any]) -> tuple[tuple[tuple[str, Any], ...], dict[str, Any] | None]:
+    """A wrapped function's keyword arguments split into static values and arrays (pytree leaves; None if none)."""
+    static = tuple((name, value) for name, value in kwargs.items() if not is_array(value))
+    arrays = {name: value for name, value in kwargs.items() if is_array(value)}
+    return static, arrays or None

@@ -4,7 +4,7 @@ Two kinds of problems exist. Options (``from_logits``, ``label_smoothing``, ``ax
 Python values known at trace time: :func:`check_option` is the one validator that losses,
 metrics and the fused loss all use for them. Label values are only known at run time and
 cannot raise inside ``jit``: an out-of-range label gives NaN, and the error that names it is
-opt-in (:func:`check_labels`), because a ``checkify`` check leaves an effect in the caller's
+opt-in (the static option ``check_labels=True``, :func:`label_checks`), because a ``checkify`` check leaves an effect in the caller's
 jaxpr, and an effect turns off JAX's C++ dispatch fast path for the whole jitted step.
 """
 
@@ -158,8 +158,10 @@ _OPTIONS: dict[str, Callable[[str, object], Any]] = {
     "name": _optional_string,
     "reduction": lambda name, value: Reduction.validate(value),
     "dtype": _float_dtype,
+    "check_labels": _flag,
 }
 """The validator of every option jaxent's losses, metrics and fused loss take, by name."""
+OPTION_NAMES = frozenset(_OPTIONS)
 
 
 def check_option(name: str, value: object) -> Any:
@@ -224,46 +226,28 @@ _CHECK_LABELS: contextvars.ContextVar[bool] = contextvars.ContextVar("jaxent_che
 
 
 @contextlib.contextmanager
-def check_labels(enabled: bool = True) -> Iterator[None]:
-    """Within this block, jaxent code traced checks its sparse labels under ``checkify``.
+def label_checks(enabled: bool) -> Iterator[None]:
+    """While jaxent traces one of its own functions, whether to add the opt-in label checks.
 
-    By default a sparse label outside ``[0, num_classes)`` (and not ``ignore_class``) gives
-    NaN for its entry and nothing else: no public function leaves an effect in the caller's
-    jaxpr, so a jitted training step keeps JAX's fast dispatch path. Inside this context, the
-    jaxent functions that are *traced* add a :func:`jax.experimental.checkify.debug_check` naming
-    the largest bad label and the valid range; run the step under
-    :func:`jax.experimental.checkify.checkify` to get the error::
-
-        with jaxent.check_labels():
-            err, loss = jax.jit(checkify.checkify(step))(params, labels)
-        err.throw()  # ValueError: sparse label 7 is outside the valid range [0, 5)
-
-    The setting is read when jaxent's code is traced, not when a compiled function runs: a
-    step compiled outside the block keeps its unchecked form, so trace (first call) the
-    checked step inside it. It covers the sparse cross entropies of ``nn``, ``backend``,
-    ``losses`` and ``metrics``, the fused loss and ``to_categorical``. Outside ``checkify``
-    the check is a no-op that still carries the effect (and its dispatch cost).
-    ``check_labels(False)`` turns it off again inside an enclosing block.
+    Users switch the check on with the explicit static option ``check_labels=True`` of the
+    sparse functions and objects; jaxent's jitted entry points then trace their formulas
+    inside this block. The option is part of JAX's cache key, so a checked and an unchecked
+    trace never share a compiled function, in any thread.
     """
-    token = _CHECK_LABELS.set(_flag("enabled", enabled))
+    token = _CHECK_LABELS.set(_flag("check_labels", enabled))
     try:
         yield
     finally:
         _CHECK_LABELS.reset(token)
 
 
-def label_checks_enabled() -> bool:
-    """Whether code traced now adds the opt-in label checks (:func:`check_labels`)."""
-    return _CHECK_LABELS.get()
-
-
 def check_label_values(labels: jax.Array, kept: jax.Array, message: str) -> None:
-    """With :func:`check_labels` on, a ``checkify`` check that every label is ``kept``.
+    """Inside :func:`label_checks` (``check_labels=True``), a ``checkify`` check that every label is ``kept``.
 
     ``message`` has one ``{}`` for the largest label that is not kept. The largest is found by a
     reduction, not an index, because indexing by a computed position does not shard.
     """
-    if not label_checks_enabled() or labels.size == 0:
+    if not _CHECK_LABELS.get() or labels.size == 0:
         return
     largest_bad = jnp.max(jnp.where(kept, jnp.iinfo(labels.dtype).min, labels))
     checkify.debug_check(jnp.all(kept), message, largest_bad)
@@ -271,7 +255,7 @@ def check_label_values(labels: jax.Array, kept: jax.Array, message: str) -> None
 
 def check_sparse_labels(labels: jax.Array, num_classes: int, ignore_class: int | None) -> None:
     """The opt-in check that sparse ``labels`` lie in ``[0, num_classes)`` or equal ``ignore_class``."""
-    if not label_checks_enabled():
+    if not _CHECK_LABELS.get():
         return
     kept = (labels >= 0) & (labels < num_classes)
     if ignore_class is not None:

@@ -1,6 +1,6 @@
 """Keras backend cross entropies on probabilities or logits (``keras.backend`` level).
 
-Each function is compiled (options static, inputs converted to arrays first), computes 16-bit
+Each function is jitted once with its options static (inputs converted to arrays first), computes 16-bit
 inputs in float32 and returns the dtype of ``output``; the formulas live in :mod:`jaxent._formulas`. Unlike Keras, ``output`` never carries hidden
 logits: pass logits with ``from_logits=True`` (API.md difference 1).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 
 from jaxent import _formulas, _validation
-from jaxent._compile import compiled_call
+from jaxent._inputs import jit_entry
 from jaxent._numerics import EPSILON, result_dtype
 
 __all__ = ["epsilon", "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"]
@@ -21,11 +21,7 @@ def epsilon() -> float:
     return EPSILON
 
 
-def _traced_categorical_crossentropy(target: jax.Array, output: jax.Array, *, from_logits: bool, axis: int) -> jax.Array:
-    from_logits = _validation.check_option("from_logits", from_logits)
-    return _formulas.keras_categorical_ce(target, output, from_logits, axis).astype(result_dtype(output.dtype))
-
-
+@jit_entry(static=("from_logits", "axis"))
 def categorical_crossentropy(
     target: jax.typing.ArrayLike, output: jax.typing.ArrayLike, from_logits: bool = False, axis: int = -1
 ) -> jax.Array:
@@ -50,23 +46,19 @@ def categorical_crossentropy(
       >>> categorical_crossentropy(jnp.array([1.0, 0.0, 0.0]), jnp.array([0.5, 0.3, 0.2]))
       Array(0.6931472, dtype=float32)
     """
-    return compiled_call(_traced_categorical_crossentropy, target, output, from_logits=from_logits, axis=axis)
+    from_logits = _validation.check_option("from_logits", from_logits)
+    return _formulas.keras_categorical_ce(target, output, from_logits, axis).astype(result_dtype(output.dtype))
 
 
-def _traced_sparse_categorical_crossentropy(
-    target: jax.Array, output: jax.Array, *, from_logits: bool, axis: int, ignore_class: int | None
-) -> jax.Array:
-    options = _validation.check_options({"from_logits": from_logits, "ignore_class": ignore_class})
-    loss, _ = _formulas.keras_sparse_categorical_ce(target, output, options["from_logits"], axis, options["ignore_class"])
-    return loss.astype(result_dtype(output.dtype))
-
-
+@jit_entry(static=("from_logits", "axis", "ignore_class", "check_labels"))
 def sparse_categorical_crossentropy(
     target: jax.typing.ArrayLike,
     output: jax.typing.ArrayLike,
     from_logits: bool = False,
     axis: int = -1,
     ignore_class: int | None = None,
+    *,
+    check_labels: bool = False,
 ) -> jax.Array:
     """Categorical cross entropy with integer ``target`` labels.
 
@@ -79,7 +71,8 @@ def sparse_categorical_crossentropy(
 
     Positions whose label equals ``ignore_class`` get loss 0 and zero gradient (the loss and
     metric classes also leave them out of their means). Any other label outside
-    ``[0, num_classes)`` gives NaN there, and an error under ``checkify`` (difference 3).
+    ``[0, num_classes)`` gives NaN there, and with ``check_labels=True`` an error under
+    ``checkify`` (difference 3).
 
     Example (Keras 2 gives ``[0.6931471, 0]``; jaxent's first value, 0.6931472, is the float32
     neighbour above: the renormalisation subtracts log-probabilities of size ~1 and both round at
@@ -89,16 +82,13 @@ def sparse_categorical_crossentropy(
       ...                                        ignore_class=-1)
       >>> np.testing.assert_allclose(loss, [0.6931471, 0.0], atol=2.4e-7)
     """
-    return compiled_call(
-        _traced_sparse_categorical_crossentropy, target, output, from_logits=from_logits, axis=axis, ignore_class=ignore_class
-    )
+    options = _validation.check_options({"from_logits": from_logits, "ignore_class": ignore_class})
+    with _validation.label_checks(check_labels):
+        loss, _ = _formulas.keras_sparse_categorical_ce(target, output, options["from_logits"], axis, options["ignore_class"])
+    return loss.astype(result_dtype(output.dtype))
 
 
-def _traced_binary_crossentropy(target: jax.Array, output: jax.Array, *, from_logits: bool) -> jax.Array:
-    from_logits = _validation.check_option("from_logits", from_logits)
-    return _formulas.keras_binary_ce(target, output, from_logits).astype(result_dtype(output.dtype))
-
-
+@jit_entry(static=("from_logits",))
 def binary_crossentropy(
     target: jax.typing.ArrayLike, output: jax.typing.ArrayLike, from_logits: bool = False
 ) -> jax.Array:
@@ -115,4 +105,5 @@ def binary_crossentropy(
       >>> binary_crossentropy(jnp.array([1.0, 0.0]), jnp.array([0.0, 0.5]))
       Array([15.424949  ,  0.69314694], dtype=float32)
     """
-    return compiled_call(_traced_binary_crossentropy, target, output, from_logits=from_logits)
+    from_logits = _validation.check_option("from_logits", from_logits)
+    return _formulas.keras_binary_ce(target, output, from_logits).astype(result_dtype(output.dtype))

@@ -48,7 +48,8 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxent import _serialization, _validation
-from jaxent._compile import Configurable, compiled_call, compiled_method
+from jaxent._inputs import as_array, as_optional_array, jit_entry
+from jaxent._objects import Module
 from jaxent._reduction import Reduction, reduce_losses
 
 __all__ = ["linear_sparse_softmax_cross_entropy", "LinearSparseCategoricalCrossentropy"]
@@ -356,59 +357,10 @@ _fused.defvjp(_fused_forward, _fused_backward)
 # The public function.
 
 
-def _fused_per_token(
-    features: jax.Array,
-    kernel: jax.Array,
-    labels: jax.Array,
-    bias: jax.Array | None,
-    *,
-    ignore_class: int | None,
-    label_smoothing: float,
-    z_loss: float,
-    block_size: int | None,
-    kernel_layout: str,
-    axis_name: str | None,
-) -> jax.Array:
-    """The traced body of :func:`linear_sparse_softmax_cross_entropy` (shared with the Loss class)."""
-    options = _validation.check_options(
-        {
-            "ignore_class": ignore_class,
-            "label_smoothing": label_smoothing,
-            "z_loss": z_loss,
-            "block_size": block_size,
-            "kernel_layout": kernel_layout,
-        }
-    )
-    features, kernel, labels = jnp.asarray(features), jnp.asarray(kernel), jnp.asarray(labels)
-    bias = None if bias is None else jnp.asarray(bias)
-    _check_arrays(features, kernel, labels, bias, kernel_layout)
-    vocab = kernel.shape[_vocab_axis(kernel_layout)]
-    cfg = _Config(
-        kernel_layout=kernel_layout,
-        block_size=min(options["block_size"] or DEFAULT_BLOCK_SIZE, vocab),
-        ignore_class=options["ignore_class"],
-        label_smoothing=options["label_smoothing"],
-        z_loss=options["z_loss"],
-        axis_name=axis_name,
-    )
-    flat_labels = labels.reshape(-1)
-    _validation.check_sparse_labels(flat_labels, _global_vocab_size(vocab, axis_name), cfg.ignore_class)
-    # Inside shard_map, give the inputs of the custom_vjp a common type, so that each gradient
-    # varies over the axes its input does; JAX then sums a replicated input's gradient over the
-    # axes it was broadcast along (the kernel under data parallelism). With ``axis_name`` the
-    # tokens stay replicated over the vocabulary axis and their gradient is summed there.
-    param_zero = _varying_zero(features, labels, kernel, bias)
-    token_zero = _varying_zero(features, labels) if axis_name is not None else param_zero
-    loss = _fused(
-        cfg,
-        _vary_as(features.reshape(-1, features.shape[-1]), token_zero),
-        _vary_as(kernel, param_zero),
-        _vary_as(bias, param_zero),
-        _vary_as(flat_labels, token_zero),
-    )
-    return loss.reshape(labels.shape)
-
-
+@jit_entry(
+    static=("ignore_class", "label_smoothing", "z_loss", "block_size", "kernel_layout", "axis_name", "check_labels"),
+    optional=("bias",),
+)
 def linear_sparse_softmax_cross_entropy(
     features: jax.typing.ArrayLike,
     kernel: jax.typing.ArrayLike,
@@ -421,6 +373,7 @@ def linear_sparse_softmax_cross_entropy(
     block_size: int | None = None,
     kernel_layout: str = "dv",
     axis_name: str | None = None,
+    check_labels: bool = False,
 ) -> jax.Array:
     """Sparse softmax cross entropy of ``features @ kernel + bias``, never storing the logits.
 
@@ -432,8 +385,9 @@ def linear_sparse_softmax_cross_entropy(
     that is :func:`jaxent.nn.sparse_softmax_cross_entropy_with_logits` with the one-hot label
     smoothed as Keras's categorical crossentropy smooths it (``onehot * (1 - ls) + ls / V``),
     plus the PaLM z-loss. Tokens labelled ``ignore_class`` get 0 and no gradient; a label
-    outside ``[0, V)`` that is not ``ignore_class`` gives NaN for its token and, under
-    :func:`jax.experimental.checkify.checkify`, an error naming the label and the range.
+    outside ``[0, V)`` that is not ``ignore_class`` gives NaN for its token and, with
+    ``check_labels=True`` under :func:`jax.experimental.checkify.checkify`, an error naming the
+    label and the range.
 
     Memory: the ``[N, V]`` logits are never stored. The forward pass loops over blocks of
     ``block_size`` vocabulary columns with an online log-sum-exp; the backward pass
@@ -461,6 +415,7 @@ def linear_sparse_softmax_cross_entropy(
         combined with ``pmax``/``psum``, every device gets the full loss and ``d features``
         is summed over the axis. Tokens may be sharded over other axes (data parallel), and
         need no option for it.
+      check_labels: add the opt-in ``checkify`` check of the labels (an effect in the caller's jaxpr).
 
     Returns:
       ``labels.shape`` float32 per-token losses.
@@ -475,33 +430,56 @@ def linear_sparse_softmax_cross_entropy(
       >>> linear_sparse_softmax_cross_entropy(features, kernel, jnp.array([2, 0]), block_size=2)
       Array([0.40760595, 2.1429317 ], dtype=float32)
     """
-    return compiled_call(
-        _fused_per_token,
-        features,
-        kernel,
-        labels,
-        bias,
-        ignore_class=ignore_class,
-        label_smoothing=label_smoothing,
-        z_loss=z_loss,
-        block_size=block_size,
+    options = _validation.check_options(
+        {
+            "ignore_class": ignore_class,
+            "label_smoothing": label_smoothing,
+            "z_loss": z_loss,
+            "block_size": block_size,
+            "kernel_layout": kernel_layout,
+        }
+    )
+    _check_arrays(features, kernel, labels, bias, kernel_layout)
+    vocab = kernel.shape[_vocab_axis(kernel_layout)]
+    cfg = _Config(
         kernel_layout=kernel_layout,
+        block_size=min(options["block_size"] or DEFAULT_BLOCK_SIZE, vocab),
+        ignore_class=options["ignore_class"],
+        label_smoothing=options["label_smoothing"],
+        z_loss=options["z_loss"],
         axis_name=axis_name,
     )
+    flat_labels = labels.reshape(-1)
+    with _validation.label_checks(check_labels):
+        _validation.check_sparse_labels(flat_labels, _global_vocab_size(vocab, axis_name), cfg.ignore_class)
+    # Inside shard_map, give the inputs of the custom_vjp a common type, so that each gradient
+    # varies over the axes its input does; JAX then sums a replicated input's gradient over the
+    # axes it was broadcast along (the kernel under data parallelism). With ``axis_name`` the
+    # tokens stay replicated over the vocabulary axis and their gradient is summed there.
+    param_zero = _varying_zero(features, labels, kernel, bias)
+    token_zero = _varying_zero(features, labels) if axis_name is not None else param_zero
+    loss = _fused(
+        cfg,
+        _vary_as(features.reshape(-1, features.shape[-1]), token_zero),
+        _vary_as(kernel, param_zero),
+        _vary_as(bias, param_zero),
+        _vary_as(flat_labels, token_zero),
+    )
+    return loss.reshape(labels.shape)
 
 
 # The Loss class.
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class LinearSparseCategoricalCrossentropy(Configurable):
+class LinearSparseCategoricalCrossentropy(Module):
     """:func:`linear_sparse_softmax_cross_entropy` as a Loss class, weighted and reduced.
 
     Called as ``loss(features, kernel, labels, bias=None, sample_weight=None)``. The per-token
     losses are weighted and reduced through the shared path of :mod:`jaxent._reduction` (the
     one every Keras Loss class uses): ``"auto"``/``"sum_over_batch_size"`` divides by the number
     of tokens not labelled ``ignore_class`` (0 when there is none), ``"sum"``, ``"none"``.
-    Immutable and hashable. Not a :class:`jaxent.losses.Loss`: it takes features and a kernel,
+    A frozen pytree like every jaxent object. Not a :class:`jaxent.losses.Loss`: it takes features and a kernel,
     not ``(y_true, y_pred)``.
 
     Example:
@@ -517,6 +495,7 @@ class LinearSparseCategoricalCrossentropy(Configurable):
     kernel_layout: str = "dv"
     reduction: Reduction | str = dataclasses.field(default=Reduction.AUTO, kw_only=True)
     name: str | None = dataclasses.field(default="linear_sparse_categorical_crossentropy", kw_only=True)
+    check_labels: bool = dataclasses.field(default=False, kw_only=True, metadata={"keras_config": False})
 
     def __post_init__(self) -> None:
         options = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
@@ -540,9 +519,17 @@ class LinearSparseCategoricalCrossentropy(Configurable):
         bias: jax.typing.ArrayLike | None = None,
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> jax.Array:
-        return compiled_method(_reduced_linear_loss, self, features, kernel, labels, bias, sample_weight)
+        return _reduced_linear_loss(
+            self,
+            as_array(features, "features"),
+            as_array(kernel, "kernel"),
+            as_array(labels, "labels"),
+            as_optional_array(bias, "bias"),
+            as_optional_array(sample_weight, "sample_weight"),
+        )
 
 
+@jax.jit
 def _reduced_linear_loss(
     loss: LinearSparseCategoricalCrossentropy,
     features: jax.Array,
@@ -551,18 +538,17 @@ def _reduced_linear_loss(
     bias: jax.Array | None,
     sample_weight: jax.Array | None,
 ) -> jax.Array:
-    labels = jnp.asarray(labels)
-    values = _fused_per_token(
+    values = linear_sparse_softmax_cross_entropy(
         features,
         kernel,
         labels,
-        bias,
+        bias=bias,
         ignore_class=loss.ignore_class,
         label_smoothing=loss.label_smoothing,
         z_loss=loss.z_loss,
         block_size=loss.block_size,
         kernel_layout=loss.kernel_layout,
-        axis_name=None,
+        check_labels=loss.check_labels,
     )
     mask = None if loss.ignore_class is None else labels != loss.ignore_class
     return reduce_losses(values, sample_weight, loss.reduction, mask)

@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 import jax
 
 from jaxent import _formulas, _serialization, _validation, backend
-from jaxent._compile import Configurable, compiled_call, compiled_method
+from jaxent._inputs import as_array, as_optional_array, jit_entry
 from jaxent._numerics import result_dtype
+from jaxent._objects import Module, split_keyword_arrays
 from jaxent._reduction import Reduction, reduce_losses, squeeze_last
 from jaxent.fused_ce import LinearSparseCategoricalCrossentropy
 
@@ -51,14 +52,7 @@ __all__ = [
 # Public functions.
 
 
-def _traced_categorical_crossentropy(
-    y_true: jax.Array, y_pred: jax.Array, *, from_logits: bool, label_smoothing: float, axis: int
-) -> jax.Array:
-    options = _validation.check_options({"from_logits": from_logits, "label_smoothing": label_smoothing})
-    values = _formulas.categorical_ce_per_sample(y_true, y_pred, options["from_logits"], options["label_smoothing"], axis)
-    return values.astype(result_dtype(y_pred.dtype))
-
-
+@jit_entry(static=("from_logits", "label_smoothing", "axis"))
 def categorical_crossentropy(
     y_true: jax.typing.ArrayLike,
     y_pred: jax.typing.ArrayLike,
@@ -83,9 +77,9 @@ def categorical_crossentropy(
       >>> categorical_crossentropy(jnp.array([[0, 1, 0], [0, 0, 1]]), jnp.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))
       Array([0.05129331, 2.3025851 ], dtype=float32)
     """
-    return compiled_call(
-        _traced_categorical_crossentropy, y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis
-    )
+    options = _validation.check_options({"from_logits": from_logits, "label_smoothing": label_smoothing})
+    values = _formulas.categorical_ce_per_sample(y_true, y_pred, options["from_logits"], options["label_smoothing"], axis)
+    return values.astype(result_dtype(y_pred.dtype))
 
 
 def sparse_categorical_crossentropy(
@@ -94,6 +88,8 @@ def sparse_categorical_crossentropy(
     from_logits: bool = False,
     axis: int = -1,
     ignore_class: int | None = None,
+    *,
+    check_labels: bool = False,
 ) -> jax.Array:
     """Categorical cross entropy with integer labels (``keras.losses.sparse_categorical_crossentropy``).
 
@@ -108,18 +104,11 @@ def sparse_categorical_crossentropy(
       >>> np.testing.assert_allclose(loss, [0.05129344, 2.3025851], atol=2.4e-7)
     """
     return backend.sparse_categorical_crossentropy(
-        y_true, y_pred, from_logits=from_logits, axis=axis, ignore_class=ignore_class
+        y_true, y_pred, from_logits=from_logits, axis=axis, ignore_class=ignore_class, check_labels=check_labels
     )
 
 
-def _traced_binary_crossentropy(
-    y_true: jax.Array, y_pred: jax.Array, *, from_logits: bool, label_smoothing: float, axis: int
-) -> jax.Array:
-    options = _validation.check_options({"from_logits": from_logits, "label_smoothing": label_smoothing})
-    values = _formulas.binary_ce_per_sample(y_true, y_pred, options["from_logits"], options["label_smoothing"], axis)
-    return values.astype(result_dtype(y_pred.dtype))
-
-
+@jit_entry(static=("from_logits", "label_smoothing", "axis"))
 def binary_crossentropy(
     y_true: jax.typing.ArrayLike,
     y_pred: jax.typing.ArrayLike,
@@ -136,15 +125,12 @@ def binary_crossentropy(
       >>> binary_crossentropy(jnp.array([[0, 1], [0, 0]]), jnp.array([[0.6, 0.4], [0.4, 0.6]]))
       Array([0.9162905 , 0.71355796], dtype=float32)
     """
-    return compiled_call(
-        _traced_binary_crossentropy, y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis
-    )
+    options = _validation.check_options({"from_logits": from_logits, "label_smoothing": label_smoothing})
+    values = _formulas.binary_ce_per_sample(y_true, y_pred, options["from_logits"], options["label_smoothing"], axis)
+    return values.astype(result_dtype(y_pred.dtype))
 
 
-def _traced_mean_squared_error(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-    return _formulas.squared_error_per_sample(y_true, y_pred).astype(result_dtype(y_pred.dtype))
-
-
+@jit_entry()
 def mean_squared_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """``mean((y_pred - y_true)**2, axis=-1)`` (``keras.losses.mean_squared_error``).
 
@@ -154,13 +140,10 @@ def mean_squared_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLik
       >>> mean_squared_error(jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([[1.0, 1.0], [1.0, 0.0]]))
       Array([0.5, 0.5], dtype=float32)
     """
-    return compiled_call(_traced_mean_squared_error, y_true, y_pred)
+    return _formulas.squared_error_per_sample(y_true, y_pred).astype(result_dtype(y_pred.dtype))
 
 
-def _traced_mean_absolute_error(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-    return _formulas.absolute_error_per_sample(y_true, y_pred).astype(result_dtype(y_pred.dtype))
-
-
+@jit_entry()
 def mean_absolute_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """``mean(|y_pred - y_true|, axis=-1)`` (``keras.losses.mean_absolute_error``).
 
@@ -170,7 +153,7 @@ def mean_absolute_error(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLi
       >>> mean_absolute_error(jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([[1.0, 1.0], [1.0, 0.0]]))
       Array([0.5, 0.5], dtype=float32)
     """
-    return compiled_call(_traced_mean_absolute_error, y_true, y_pred)
+    return _formulas.absolute_error_per_sample(y_true, y_pred).astype(result_dtype(y_pred.dtype))
 
 
 mse = MSE = mean_squared_error
@@ -181,15 +164,15 @@ mae = MAE = mean_absolute_error
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Loss(Configurable, abc.ABC):
+class Loss(Module):
     """Base of the Loss classes (``tf.keras.losses.Loss``): per-sample losses, weighted and reduced.
 
-    Subclasses define :meth:`call`, the per-sample losses. Instances are immutable and
-    hashable configuration: they can be closed over or passed as static arguments to
-    :func:`jax.jit`. A subclass may also set its own attributes in ``__init__``, the Keras way
-    (``self.scale = scale``): equality, hashing and jaxent's compiled functions take every
-    attribute into account, so two objects never share a compiled function unless all their
-    attributes are equal (array attributes are passed to the compiled function as inputs).
+    Subclasses define :meth:`call`, the per-sample losses. Instances are frozen pytrees
+    (:class:`jaxent._objects.Module`): pass one to :func:`jax.jit` as an ordinary argument,
+    close over it, or (without array attributes) pass it as a static argument; all three give
+    its own numbers. A subclass may set its own attributes in ``__init__``, the Keras way
+    (``self.scale = scale``): arrays become pytree leaves, other values static configuration;
+    afterwards the object is frozen (``loss.replace(scale=...)`` gives a changed copy).
 
     ``loss(y_true, y_pred, sample_weight=None)`` squeezes a trailing axis of size 1 (the Keras
     rule), weights the per-sample losses by ``sample_weight`` (scalar, ``[B]``, ``[B, 1]``,
@@ -249,10 +232,14 @@ class Loss(Configurable, abc.ABC):
         y_pred: jax.typing.ArrayLike,
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> jax.Array:
-        return compiled_method(_reduced_loss, self, y_true, y_pred, sample_weight)
+        return _reduced_loss(
+            self, as_array(y_true, "y_true"), as_array(y_pred, "y_pred"), as_optional_array(sample_weight, "sample_weight")
+        )
 
 
+@jax.jit
 def _reduced_loss(loss: Loss, y_true: jax.Array, y_pred: jax.Array, sample_weight: jax.Array | None) -> jax.Array:
+    """A Loss call: the loss is a pytree argument, so JAX's cache keys its static configuration."""
     y_true, y_pred = squeeze_last(y_true, y_pred)
     losses, mask = loss.losses_and_mask(y_true, y_pred)
     return reduce_losses(losses, sample_weight, loss.reduction, mask).astype(result_dtype(y_pred.dtype))
@@ -278,6 +265,9 @@ class LossFunctionWrapper(Loss):
     fn_kwargs: tuple[tuple[str, Any], ...] = dataclasses.field(
         default=(), kw_only=True, repr=False, metadata={"keras_config": False}
     )
+    fn_arrays: dict[str, jax.Array] | None = dataclasses.field(
+        default=None, kw_only=True, repr=False, metadata={"keras_config": False}
+    )
 
     def __init__(
         self, fn: Callable[..., jax.Array], reduction: Reduction | str = Reduction.AUTO, name: str | None = None,
@@ -285,14 +275,15 @@ class LossFunctionWrapper(Loss):
     ) -> None:
         if not callable(fn):
             raise TypeError(f"`fn` must be a function of (y_true, y_pred). Received: fn={fn!r}")
-        for field, value in (("fn", fn), ("fn_kwargs", tuple(kwargs.items())), ("reduction", reduction),
+        fn_kwargs, fn_arrays = split_keyword_arrays(kwargs)
+        for field, value in (("fn", fn), ("fn_kwargs", fn_kwargs), ("fn_arrays", fn_arrays), ("reduction", reduction),
                              ("name", name)):
             object.__setattr__(self, field, value)
         self.__post_init__()
 
     def get_config(self) -> dict[str, Any]:
         """``reduction``, ``name``, ``fn`` (the function's name, as Keras writes it) and its keyword arguments."""
-        return {**_serialization.fields_config(self), "fn": self.fn.__name__, **dict(self.fn_kwargs)}
+        return {**_serialization.fields_config(self), "fn": self.fn.__name__, **self.keyword_arguments()}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Loss":
@@ -300,8 +291,12 @@ class LossFunctionWrapper(Loss):
         config = dict(config)
         return cls(get(config.pop("fn")), **config)
 
+    def keyword_arguments(self) -> dict[str, Any]:
+        """The keyword arguments ``fn`` is called with, in the order they were given."""
+        return {**dict(self.fn_kwargs), **(self.fn_arrays or {})}
+
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-        return self.fn(y_true, y_pred, **dict(self.fn_kwargs))
+        return self.fn(y_true, y_pred, **self.keyword_arguments())
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -335,6 +330,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     With ``ignore_class``, ignored positions are left out: ``"auto"`` averages over the valid
     entries only (Keras 2 returns NaN when none is valid; jaxent returns 0, difference 4).
+    ``check_labels=True`` (beyond Keras) adds the ``checkify`` check naming an out-of-range label.
 
     Example:
       >>> loss = SparseCategoricalCrossentropy(ignore_class=-1)
@@ -345,13 +341,15 @@ class SparseCategoricalCrossentropy(Loss):
     from_logits: bool = False
     ignore_class: int | None = None
     name: str | None = dataclasses.field(default="sparse_categorical_crossentropy", kw_only=True)
+    check_labels: bool = dataclasses.field(default=False, kw_only=True, metadata={"keras_config": False})
     keras_function: ClassVar[str] = "sparse_categorical_crossentropy"
 
     def call(self, y_true, y_pred):
         return self.losses_and_mask(y_true, y_pred)[0]
 
     def losses_and_mask(self, y_true, y_pred):
-        losses, valid = _formulas.keras_sparse_categorical_ce(y_true, y_pred, self.from_logits, -1, self.ignore_class)
+        with _validation.label_checks(self.check_labels):
+            losses, valid = _formulas.keras_sparse_categorical_ce(y_true, y_pred, self.from_logits, -1, self.ignore_class)
         return losses, None if self.ignore_class is None else valid
 
 

@@ -1,6 +1,6 @@
 """Cross entropies on logits, the ``tf.nn`` level.
 
-Each function is compiled (options static, inputs converted to arrays first), computes 16-bit
+Each function is jitted once with its options static (inputs converted to arrays first), computes 16-bit
 inputs in float32 and returns the dtype of ``logits``. The formulas live in
 :mod:`jaxent._formulas`.
 """
@@ -11,7 +11,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxent import _formulas
-from jaxent._compile import compiled_call
+from jaxent._inputs import jit_entry
+from jaxent._validation import label_checks
 from jaxent.fused_ce import linear_sparse_softmax_cross_entropy
 
 __all__ = [
@@ -22,10 +23,7 @@ __all__ = [
 ]
 
 
-def _traced_sigmoid_cross_entropy_with_logits(labels: jax.Array, logits: jax.Array) -> jax.Array:
-    return _formulas.sigmoid_ce(labels, logits).astype(logits.dtype)
-
-
+@jit_entry()
 def sigmoid_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logits: jax.typing.ArrayLike) -> jax.Array:
     """Elementwise binary cross entropy of ``sigmoid(logits)`` against ``labels``.
 
@@ -49,13 +47,10 @@ def sigmoid_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logits: jax.
       >>> sigmoid_cross_entropy_with_logits(jnp.array([0.0, 1.0]), jnp.array([1.0, -1.0]))
       Array([1.3132617, 1.3132617], dtype=float32)
     """
-    return compiled_call(_traced_sigmoid_cross_entropy_with_logits, labels, logits)
+    return _formulas.sigmoid_ce(labels, logits).astype(logits.dtype)
 
 
-def _traced_softmax_cross_entropy_with_logits(labels: jax.Array, logits: jax.Array, *, axis: int) -> jax.Array:
-    return _formulas.softmax_ce(labels, logits, axis).astype(logits.dtype)
-
-
+@jit_entry(static=("axis",))
 def softmax_cross_entropy_with_logits(
     labels: jax.typing.ArrayLike, logits: jax.typing.ArrayLike, axis: int = -1
 ) -> jax.Array:
@@ -79,16 +74,13 @@ def softmax_cross_entropy_with_logits(
       >>> softmax_cross_entropy_with_logits(jnp.array([0.0, 0.0, 1.0]), jnp.array([1.0, 2.0, 3.0]))
       Array(0.40760595, dtype=float32)
     """
-    return compiled_call(_traced_softmax_cross_entropy_with_logits, labels, logits, axis=axis)
+    return _formulas.softmax_ce(labels, logits, axis).astype(logits.dtype)
 
 
-def _traced_sparse_softmax_cross_entropy_with_logits(labels: jax.Array, logits: jax.Array) -> jax.Array:
-    _formulas.check_sparse_shapes(labels, logits)
-    loss, _ = _formulas.sparse_softmax_ce(labels, logits)
-    return loss.astype(logits.dtype)
-
-
-def sparse_softmax_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logits: jax.typing.ArrayLike) -> jax.Array:
+@jit_entry(static=("check_labels",))
+def sparse_softmax_cross_entropy_with_logits(
+    labels: jax.typing.ArrayLike, logits: jax.typing.ArrayLike, *, check_labels: bool = False
+) -> jax.Array:
     """Cross entropy between integer ``labels`` and ``softmax(logits)`` over the last axis.
 
     ``loss = logsumexp(x) - x[label]``; gradient ``softmax(x) - one_hot(label)``. The same as
@@ -99,6 +91,10 @@ def sparse_softmax_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logit
     Args:
       labels: integer class ids, shape ``logits.shape[:-1]``.
       logits: ``[..., num_classes]`` unnormalised log-probabilities.
+      check_labels: add a :mod:`jax.experimental.checkify` check naming the first label outside
+        ``[0, num_classes)`` (run the step under ``checkify.checkify``). Off by default: the
+        check is an effect in the caller's jaxpr, which costs every jitted step JAX's fast
+        dispatch path.
 
     Returns:
       Shape ``labels.shape``, in the dtype of ``logits``.
@@ -107,4 +103,7 @@ def sparse_softmax_cross_entropy_with_logits(labels: jax.typing.ArrayLike, logit
       >>> sparse_softmax_cross_entropy_with_logits(jnp.array([2, 1]), jnp.array([[1.0, 2.0, 3.0], [100.0, 0.0, -100.0]]))
       Array([  0.40760595, 100.        ], dtype=float32)
     """
-    return compiled_call(_traced_sparse_softmax_cross_entropy_with_logits, labels, logits)
+    _formulas.check_sparse_shapes(labels, logits)
+    with label_checks(check_labels):
+        loss, _ = _formulas.sparse_softmax_ce(labels, logits)
+    return loss.astype(logits.dtype)

@@ -10,26 +10,9 @@ import numpy as np
 
 from jaxent import _validation
 from jaxent._class_weight import class_weight_to_sample_weight
-from jaxent._compile import compiled_call
+from jaxent._inputs import jit_entry
 
 __all__ = ["to_categorical", "class_weight_to_sample_weight"]
-
-
-def _traced_one_hot(y: jax.Array, *, num_classes: int, dtype: jnp.dtype) -> jax.Array:
-    num_classes = _validation.check_option("num_classes", num_classes)
-    y = _labels(jnp.asarray(y))
-    valid = (y >= -num_classes) & (y < num_classes)
-    _validation.check_label_values(
-        y,
-        valid,
-        f"to_categorical: label {{}} is out of range for num_classes={num_classes} "
-        f"(valid: [{-num_classes}, {num_classes}), negatives count from the end)",
-    )
-    dtype = jnp.dtype(dtype)
-    one_hot = jax.nn.one_hot(jnp.where(y < 0, y + num_classes, y), num_classes, dtype=dtype)
-    if jnp.issubdtype(dtype, jnp.inexact):
-        one_hot = jnp.where(valid[..., None], one_hot, jnp.nan)
-    return one_hot
 
 
 def _labels(y: Any) -> Any:
@@ -39,7 +22,9 @@ def _labels(y: Any) -> Any:
     return y[..., 0] if y.ndim > 1 and y.shape[-1] == 1 else y
 
 
-def to_categorical(y: jax.typing.ArrayLike, num_classes: int | None = None, dtype: jnp.dtype = jnp.float32) -> jax.Array:
+def to_categorical(
+    y: jax.typing.ArrayLike, num_classes: int | None = None, dtype: jnp.dtype = jnp.float32, *, check_labels: bool = False
+) -> jax.Array:
     """One-hot encode integer class labels, as ``keras.utils.to_categorical``.
 
     ``y`` is truncated toward zero to integers; a trailing axis of size 1 (rank > 1) is dropped,
@@ -50,8 +35,8 @@ def to_categorical(y: jax.typing.ArrayLike, num_classes: int | None = None, dtyp
 
     A label outside ``[-num_classes, num_classes)``: for NumPy or Python input (already on the
     host) a ``ValueError`` naming it, as Keras raises; for a JAX array its row is NaN (all
-    zeros for integer or boolean ``dtype``), with no copy to the host, and under
-    :func:`jaxent.check_labels` and ``checkify`` an error naming the label.
+    zeros for integer or boolean ``dtype``), with no copy to the host, and with
+    ``check_labels=True`` under ``checkify`` an error naming the label.
 
     Example:
       >>> to_categorical(jnp.array([[0], [2], [1]]), 3)
@@ -61,7 +46,27 @@ def to_categorical(y: jax.typing.ArrayLike, num_classes: int | None = None, dtyp
     """
     if not num_classes or not isinstance(y, jax.Array):
         num_classes = _host_class_count(y, num_classes)
-    return compiled_call(_traced_one_hot, y, num_classes=num_classes, dtype=dtype)
+    return _one_hot(y, num_classes=num_classes, dtype=dtype, check_labels=check_labels)
+
+
+@jit_entry(static=("num_classes", "dtype", "check_labels"))
+def _one_hot(y: jax.Array, *, num_classes: int, dtype: jnp.dtype, check_labels: bool) -> jax.Array:
+    """:func:`to_categorical` once ``num_classes`` is known (the host-side inference is done)."""
+    num_classes = _validation.check_option("num_classes", num_classes)
+    y = _labels(y)
+    valid = (y >= -num_classes) & (y < num_classes)
+    with _validation.label_checks(check_labels):
+        _validation.check_label_values(
+            y,
+            valid,
+            f"to_categorical: label {{}} is out of range for num_classes={num_classes} "
+            f"(valid: [{-num_classes}, {num_classes}), negatives count from the end)",
+        )
+    dtype = jnp.dtype(dtype)
+    one_hot = jax.nn.one_hot(jnp.where(y < 0, y + num_classes, y), num_classes, dtype=dtype)
+    if jnp.issubdtype(dtype, jnp.inexact):
+        one_hot = jnp.where(valid[..., None], one_hot, jnp.nan)
+    return one_hot
 
 
 def _host_class_count(y: Any, num_classes: int | None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -89,8 +91,7 @@ def test_to_categorical_label_out_of_range_eagerly():
 
 
 def test_to_categorical_label_out_of_range_under_checkify():
-    with jaxent.check_labels():
-        err, out = checkify.checkify(jax.jit(lambda y: utils.to_categorical(y, 3)))(jnp.array([0, 7]))
+    err, out = checkify.checkify(jax.jit(lambda y: utils.to_categorical(y, 3, check_labels=True)))(jnp.array([0, 7]))
     with pytest.raises(checkify.JaxRuntimeError, match="label 7 is out of range"):
         err.throw()
     assert np.isnan(out[1]).all()
@@ -129,9 +130,9 @@ def test_ignore_class_must_be_int():
 @pytest.mark.parametrize(
     "fn",
     [
-        lambda y, p: nn.sparse_softmax_cross_entropy_with_logits(y, p),
-        lambda y, p: backend.sparse_categorical_crossentropy(y, p),
-        lambda y, p: losses.sparse_categorical_crossentropy(y, p, ignore_class=-1),
+        lambda y, p, **kw: nn.sparse_softmax_cross_entropy_with_logits(y, p, **kw),
+        lambda y, p, **kw: backend.sparse_categorical_crossentropy(y, p, **kw),
+        lambda y, p, **kw: losses.sparse_categorical_crossentropy(y, p, ignore_class=-1, **kw),
     ],
     ids=["nn", "backend", "losses-with-ignore"],
 )
@@ -141,15 +142,14 @@ def test_out_of_range_sparse_label_is_nan_and_a_checkify_error(fn, label):
     values = fn(labels, P3)
     assert np.isfinite(values[0]) and np.isnan(values[1])
     assert checkify.checkify(jax.jit(fn))(labels, P3)[0].get() is None  # the check is opt-in
-    with jaxent.check_labels():  # a fresh function: traced inside the block
-        err, _ = checkify.checkify(jax.jit(lambda y, p: fn(y, p)))(labels, P3)
+    err, _ = checkify.checkify(jax.jit(lambda y, p: fn(y, p, check_labels=True)))(labels, P3)
     with pytest.raises(checkify.JaxRuntimeError, match=rf"sparse label {label} is outside the valid range \[0, 3\)"):
         err.throw()
 
 
 def test_valid_sparse_labels_pass_checkify():
-    with jaxent.check_labels():
-        err, _ = checkify.checkify(jax.jit(losses.sparse_categorical_crossentropy))(jnp.array([0, 2]), P3)
+    checked = functools.partial(losses.sparse_categorical_crossentropy, check_labels=True)
+    err, _ = checkify.checkify(jax.jit(checked))(jnp.array([0, 2]), P3)
     assert err.get() is None
 
 

@@ -223,12 +223,12 @@ def test_out_of_range_label_gives_nan_for_its_token_only():
 
 def test_out_of_range_label_raises_under_checkify():
     features, kernel, labels, bias, _ = make_inputs()
-    checked = checkify.checkify(lambda y: fused(features, kernel, y, bias, ignore_class=-1))
-    assert checked(labels.at[3].set(40))[0].get() is None  # the check is opt-in
-    with jaxent.check_labels():
-        error, _ = checked(labels.at[3].set(-1))
-        assert error.get() is None  # ignore_class is not an error
-        error, _ = checked(labels.at[3].set(40))
+    unchecked = checkify.checkify(lambda y: fused(features, kernel, y, bias, ignore_class=-1))
+    assert unchecked(labels.at[3].set(40))[0].get() is None  # the check is opt-in
+    checked = checkify.checkify(lambda y: fused(features, kernel, y, bias, ignore_class=-1, check_labels=True))
+    error, _ = checked(labels.at[3].set(-1))
+    assert error.get() is None  # ignore_class is not an error
+    error, _ = checked(labels.at[3].set(40))
     message = r"sparse label 40 is outside the valid range \[0, 37\) \(and not ignore_class=-1\)"
     with pytest.raises(checkify.JaxRuntimeError, match=message):
         error.throw()

@@ -10,6 +10,7 @@ import textwrap
 
 SCRIPT = textwrap.dedent(
     """
+    import functools
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import NamedSharding, PartitionSpec as P
     from jaxent import losses, nn
@@ -55,28 +56,27 @@ SCRIPT = textwrap.dedent(
     # The opt-in label check under checkify, inside shard_map: the error names the bad label
     # wherever it sits; without check_labels there is no check and no error.
     from jax.experimental import checkify
-    import jaxent
 
     bad = np.maximum(labels, 0)
     bad[37] = 9  # on device 4
-    def local_sum(y, p):
-        return jax.lax.psum(scce_sum(y, p), "batch")
+    checked_scce_sum = scce_sum.replace(check_labels=True)
+
+    def local_sum(y, p, loss=scce_sum):
+        return jax.lax.psum(loss(y, p), "batch")
 
     # checkify needs Auto mesh axes: on Explicit ones (make_mesh's default) JAX's checkify fails.
     auto_mesh = jax.make_mesh((8,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
     shard = lambda x: jax.device_put(x, NamedSharding(auto_mesh, P("batch")))
 
-    def checked():
-        mapped = jax.shard_map(local_sum, mesh=auto_mesh, in_specs=P("batch"), out_specs=P())
+    def checked(loss):
+        mapped = jax.shard_map(functools.partial(local_sum, loss=loss), mesh=auto_mesh, in_specs=P("batch"), out_specs=P())
         return jax.jit(checkify.checkify(mapped))
 
-    with jaxent.check_labels():
-        err, _ = checked()(shard(bad), shard(logits))
+    err, _ = checked(checked_scce_sum)(shard(bad), shard(logits))
     assert "sparse label 9 is outside the valid range [0, 7)" in err.get(), err.get()
-    with jaxent.check_labels():
-        err, value = checked()(shard(np.maximum(labels, 0)), shard(logits))
+    err, value = checked(checked_scce_sum)(shard(np.maximum(labels, 0)), shard(logits))
     assert err.get() is None and np.isfinite(value)
-    err, value = checked()(shard(bad), shard(logits))
+    err, value = checked(scce_sum)(shard(bad), shard(logits))
     assert err.get() is None and np.isnan(value)
 
     # Elementwise ops keep their sharding and equal the unsharded result.

@@ -605,12 +605,12 @@ def test_out_of_range_sparse_label_gives_nan_and_a_checkify_error():
     labels, probs = jnp.array([0, 5, -1]), jnp.full((3, 3), 1 / 3)
     assert np.isnan(float(metric.result(metric.update(metric.init(), labels, probs))))
     assert checkify.checkify(jax.jit(metric.update))(metric.init(), labels, probs)[0].get() is None  # opt-in
-    with jaxent.check_labels():
-        checked = checkify.checkify(jax.jit(metric.update))  # traced inside the block
-        error, _ = checked(metric.init(), labels, probs)
-        assert "sparse label 5 is outside the valid range [0, 3)" in error.get()
-        error, _ = checked(metric.init(), jnp.array([0, 2, -1]), probs)
-        assert error.get() is None
+    checking = metric.replace(check_labels=True)
+    checked = checkify.checkify(jax.jit(checking.update))
+    error, _ = checked(checking.init(), labels, probs)
+    assert "sparse label 5 is outside the valid range [0, 3)" in error.get()
+    error, _ = checked(checking.init(), jnp.array([0, 2, -1]), probs)
+    assert error.get() is None
 
 
 # A state knows its metric.

@@ -1,9 +1,10 @@
 """The metric base classes: :class:`Metric`, the ``(y_true, y_pred)`` :class:`MeanMetricWrapper`, and :class:`Mean`.
 
-A metric object is immutable configuration; its running state is a separate immutable pytree
-(:class:`~jaxent.metrics._state.MetricState`), so states can be carried through ``jit``/``scan``,
-merged, and summed across devices with ``jax.lax.psum``. ``update`` and ``result`` are compiled
-with the metric as static configuration (every attribute, :mod:`jaxent._compile`).
+A metric object is a frozen pytree (:class:`jaxent._objects.Module`); its running state is a
+separate immutable pytree (:class:`~jaxent.metrics._state.MetricState`), so states can be
+carried through ``jit``/``scan``, merged, and summed across devices with ``jax.lax.psum``.
+``update`` and ``result`` are ``jax.jit`` functions that take the metric as a pytree argument:
+JAX's own cache keys its static configuration, and its arrays are traced.
 """
 
 from __future__ import annotations
@@ -11,34 +12,34 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
 
 from jaxent import _serialization, _validation
-from jaxent._compile import Configurable, compiled_method, static_config
+from jaxent._inputs import as_array, as_optional_array
 from jaxent._numerics import compute_dtype
+from jaxent._objects import Module, split_keyword_arrays
 from jaxent._reduction import divide_no_nan, squeeze_last
-from jaxent.metrics._state import MetricState, accumulate, merge_states
-
-if TYPE_CHECKING:
-    from jaxent.metrics._stateful import StatefulMetric
+from jaxent.metrics._state import MetricState, MetricTag, accumulate, merge_states
+from jaxent.metrics._stateful import StatefulMetric
 
 __all__ = ["Metric", "MeanMetricWrapper", "Mean"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Metric(Configurable, abc.ABC):
-    """Base of the metrics: immutable configuration; state lives in a :class:`MetricState`.
+class Metric(Module):
+    """Base of the metrics: a frozen pytree of configuration; state lives in a :class:`MetricState`.
 
     ``init()`` gives a fresh state, ``update(state, ...)`` a new one, ``result(state)`` the
     weighted mean ``total / count`` in ``dtype`` (0 while ``count`` is 0, never NaN from an
     empty state), ``merge(a, b)`` the state of both streams. ``stateful()`` wraps all of it in
     a mutable, Keras-style object (``update_state``/``result``/``reset_state``/``merge_state``).
-    A state remembers its metric: using it with a metric of another class or configuration is
-    a ``ValueError``.
+    A state remembers its metric (:class:`MetricTag`: the class, the static configuration and a
+    digest of the array attributes): using it with a metric of another class or configuration
+    is a ``ValueError``.
 
     ``dtype`` is the result dtype (default float32; float64 needs ``jax_enable_x64``, else it
     is float32, while the config keeps what was asked for). Inputs and sums are computed in
@@ -82,7 +83,7 @@ class Metric(Configurable, abc.ABC):
 
     def init(self) -> MetricState:
         """A fresh state: every total and count 0."""
-        return MetricState(jnp.zeros((4,), self.state_dtype), metric=static_config(self))
+        return MetricState(jnp.zeros((4,), self.state_dtype), metric=MetricTag.of(self))
 
     @abc.abstractmethod
     def update(self, state: MetricState, *args: Any, sample_weight: jax.typing.ArrayLike | None = None) -> MetricState:
@@ -90,7 +91,7 @@ class Metric(Configurable, abc.ABC):
 
     def result(self, state: MetricState) -> jax.Array:
         """``divide_no_nan(total, count)`` in ``dtype`` (0 while nothing was counted)."""
-        return compiled_method(_result, self, state)
+        return _result(self, state)
 
     def merge(self, state_a: MetricState, state_b: MetricState) -> MetricState:
         """The state of both streams together (order-free); equals ``psum`` across devices."""
@@ -99,8 +100,6 @@ class Metric(Configurable, abc.ABC):
 
     def stateful(self) -> StatefulMetric:
         """A mutable Keras-style wrapper holding a fresh state (for notebooks and migration)."""
-        from jaxent.metrics._stateful import StatefulMetric
-
         return StatefulMetric(self)
 
 
@@ -108,11 +107,11 @@ def check_state(metric: Metric, state: MetricState) -> None:
     """Raise unless ``state`` is a state of ``metric`` (or of an equal metric)."""
     if not isinstance(state, MetricState):
         raise TypeError(f"`state` must be a MetricState (from {type(metric).__name__}.init()). Received: {state!r}")
-    config = static_config(metric)
-    if state.metric != config:
-        raise ValueError(f"this state belongs to {state.metric!r}, not to {config!r}: use the metric that made it")
+    if state.metric is None or not state.metric.matches(metric):
+        raise ValueError(f"this state belongs to {state.metric!r}, not to {metric!r}: use the metric that made it")
 
 
+@jax.jit
 def _result(metric: Metric, state: MetricState) -> jax.Array:
     check_state(metric, state)
     return divide_no_nan(state.total_hi + state.total_lo, state.count_hi + state.count_lo).astype(metric.result_dtype)
@@ -142,9 +141,10 @@ class Mean(Metric):
         self, state: MetricState, values: jax.typing.ArrayLike, sample_weight: jax.typing.ArrayLike | None = None
     ) -> MetricState:
         """``state`` with ``values`` (any shape), weighted by ``sample_weight``, accumulated."""
-        return compiled_method(_update_mean, self, state, values, sample_weight)
+        return _update_mean(self, state, as_array(values, "values"), as_optional_array(sample_weight, "sample_weight"))
 
 
+@jax.jit
 def _update_mean(metric: Mean, state: MetricState, values: jax.Array, sample_weight: jax.Array | None) -> MetricState:
     check_state(metric, state)
     return accumulate(state, jnp.asarray(values).astype(metric.state_dtype), sample_weight, None)
@@ -184,6 +184,9 @@ class MeanMetricWrapper(Metric):
     fn_kwargs: tuple[tuple[str, Any], ...] = dataclasses.field(
         default=(), kw_only=True, repr=False, metadata={"keras_config": False}
     )
+    fn_arrays: dict[str, jax.Array] | None = dataclasses.field(
+        default=None, kw_only=True, repr=False, metadata={"keras_config": False}
+    )
 
     def __init__(
         self, fn: Callable[..., jax.Array] | None = None, name: str | None = None, dtype: DTypeLike | None = None,
@@ -192,7 +195,9 @@ class MeanMetricWrapper(Metric):
         if fn is not None and not callable(fn):
             raise TypeError(f"`fn` must be a function of (y_true, y_pred). Received: fn={fn!r}")
         object.__setattr__(self, "fn", fn)
-        object.__setattr__(self, "fn_kwargs", tuple(kwargs.items()))
+        fn_kwargs, fn_arrays = split_keyword_arrays(kwargs)
+        object.__setattr__(self, "fn_kwargs", fn_kwargs)
+        object.__setattr__(self, "fn_arrays", fn_arrays)
         object.__setattr__(self, "name", "mean_metric_wrapper" if name is None else name)
         object.__setattr__(self, "dtype", dtype)
         self.__post_init__()
@@ -201,24 +206,32 @@ class MeanMetricWrapper(Metric):
         """``name``, ``dtype`` and, for a wrapped function, ``fn`` and its keyword arguments (as Keras)."""
         config = super().get_config()
         if self.fn is not None:
-            config.update(fn=self.fn, **dict(self.fn_kwargs))
+            config.update(fn=self.fn, **self.keyword_arguments())
         return config
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Metric":
-        """The metric of a :meth:`get_config` dict; ``fn`` may be a function or a metric function's name."""
+        """The metric of a :meth:`get_config` dict (``fn`` a function; :func:`jaxent.metrics.deserialize` resolves names)."""
         if cls is not MeanMetricWrapper:
             return super().from_config(config)
-        from jaxent.metrics import _get
-
         config = dict(config)
-        return cls(_get.metric_function(config.pop("fn")), **config)
+        fn = config.pop("fn")
+        if not callable(fn):
+            raise TypeError(
+                f"MeanMetricWrapper.from_config needs `fn` as a function. Received: fn={fn!r}; "
+                "jaxent.metrics.deserialize and jaxent.metrics.get resolve a function's name or dict"
+            )
+        return cls(fn, **config)
 
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
         """Per-sample values for ``y_true`` and ``y_pred`` (already cast and squeezed)."""
         if self.fn is None:
             raise TypeError(f"{type(self).__name__} must define `call` or `values_and_mask`")
-        return self.fn(y_true, y_pred, **dict(self.fn_kwargs))
+        return self.fn(y_true, y_pred, **self.keyword_arguments())
+
+    def keyword_arguments(self) -> dict[str, Any]:
+        """The keyword arguments ``fn`` is called with, in the order they were given."""
+        return {**dict(self.fn_kwargs), **(self.fn_arrays or {})}
 
     def values_and_mask(self, y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array | None]:
         """Per-sample values and the mask of entries that count (None: all of them)."""
@@ -232,9 +245,16 @@ class MeanMetricWrapper(Metric):
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> MetricState:
         """``state`` with the values of this batch, weighted by ``sample_weight``, accumulated."""
-        return compiled_method(_update_wrapper, self, state, y_true, y_pred, sample_weight)
+        return _update_wrapper(
+            self,
+            state,
+            as_array(y_true, "y_true"),
+            as_array(y_pred, "y_pred"),
+            as_optional_array(sample_weight, "sample_weight"),
+        )
 
 
+@jax.jit
 def _update_wrapper(
     metric: MeanMetricWrapper,
     state: MetricState,

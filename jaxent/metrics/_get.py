@@ -121,6 +121,7 @@ def get(identifier: Any, *, y_true: Any = None, y_pred: Any = None) -> Any:
       >>> get("mse").__name__, get("CategoricalAccuracy").name
       ('mean_squared_error', 'categorical_accuracy')
     """
+    identifier = _with_wrapped_function(identifier)
     compiling = y_true is not None or y_pred is not None
     if isinstance(identifier, str) and (
         identifier.lower() in _serialization.SHAPE_RESOLVED_NAMES if compiling else identifier in _NEEDS_SHAPES
@@ -152,4 +153,14 @@ def serialize(metric: Any) -> dict[str, Any]:
 
 def deserialize(config: Mapping[str, Any]) -> Any:
     """``keras.metrics.deserialize``: the metric (or function) a :func:`serialize` (or tf-keras) dict describes."""
-    return _serialization.deserialize(config, REGISTRY)
+    return _serialization.deserialize(_with_wrapped_function(config), REGISTRY)
+
+
+def _with_wrapped_function(identifier: Any) -> Any:
+    """A ``MeanMetricWrapper`` dict with its ``fn`` (a name or a function dict) resolved to the function."""
+    if not isinstance(identifier, Mapping) or identifier.get("class_name") != "MeanMetricWrapper":
+        return identifier
+    inner = identifier.get("config")
+    if not isinstance(inner, Mapping) or "fn" not in inner:
+        return identifier
+    return {**identifier, "config": {**inner, "fn": metric_function(inner["fn"])}}

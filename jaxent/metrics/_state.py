@@ -1,9 +1,10 @@
 """The metric state: compensated sums that add exactly, merge in any order and ``psum`` across devices.
 
 A state is a small immutable pytree (:class:`MetricState`): one array of the four sums and a
-static tag naming the metric it belongs to, so that a state can only be updated, read or merged by an
-equal metric, while ``jax.lax.psum(state, axis)`` still combines states across devices (the
-tag is pytree metadata, not a leaf).
+static tag naming the metric it belongs to (:class:`MetricTag`), so that a state can only be
+updated, read or merged by an equal metric, while ``jax.lax.psum(state, axis)`` still combines
+states across devices (the tag is pytree metadata, not a leaf). The tag pickles: a state saved
+in one process loads in another.
 
 Every total and count is a compensated two-float sum ``hi + lo`` (Dekker/Knuth TwoSum): each
 update adds the batch's weighted sum and weight sum with an error-free transformation and keeps
@@ -21,9 +22,40 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxent._objects import Module, fingerprint
 from jaxent._reduction import weighted_sum_and_count
 
-__all__ = ["MetricState", "merge_states", "merge_across"]
+__all__ = ["MetricState", "MetricTag", "merge_states", "merge_across"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricTag:
+    """Which metric a state belongs to: its static layout and a digest of its array attributes.
+
+    ``layout`` is the metric's pytree structure (class and static configuration, compared by
+    value and type); ``arrays`` a digest of its array attributes' values, identical in every
+    process, or None when the metric was traced (inside ``jit`` its arrays have no value), in
+    which case only the layout is compared.
+    """
+
+    layout: Any
+    arrays: str | None
+
+    @classmethod
+    def of(cls, metric: Module) -> MetricTag:
+        """The tag of ``metric``."""
+        return cls(jax.tree.structure(metric), fingerprint(metric))
+
+    def matches(self, other: MetricTag | Module | None) -> bool:
+        """Whether a state with this tag may be combined with ``other`` (a tag or a metric)."""
+        if other is not None and not isinstance(other, MetricTag):
+            other = MetricTag.of(other)
+        return isinstance(other, MetricTag) and self.layout == other.layout and (
+            None in (self.arrays, other.arrays) or self.arrays == other.arrays
+        )
+
+    def __repr__(self) -> str:
+        return repr(self.layout.node_data()[1])
 
 
 @jax.tree_util.register_dataclass
@@ -94,7 +126,7 @@ def check_same_metric(a: MetricState, b: MetricState) -> None:
     """Raise unless two states belong to equal metrics (a trace-time check on static metadata)."""
     if not isinstance(a, MetricState) or not isinstance(b, MetricState):
         raise TypeError(f"expected two MetricState objects, received {type(a).__name__} and {type(b).__name__}")
-    if a.metric != b.metric:
+    if a.metric is not b.metric and (a.metric is None or not a.metric.matches(b.metric)):
         raise ValueError(f"cannot combine a state of {a.metric!r} with a state of {b.metric!r}: they are different metrics")
 
 

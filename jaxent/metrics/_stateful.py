@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 
-from jaxent.metrics._base import Metric
 from jaxent.metrics._state import MetricState
+
+if TYPE_CHECKING:  # the facade only calls the metric's methods; _base imports this module
+    from jaxent.metrics._base import Metric
 
 __all__ = ["StatefulMetric"]
 
@@ -19,6 +22,8 @@ class StatefulMetric:
 
     ``update_state``, ``result``, ``reset_state`` and ``merge_state`` work as in Keras (each
     call is compiled); ``.state`` is the current immutable state, ``.metric`` the configuration.
+    Thread-safe: a lock makes each read-update-write of ``.state`` atomic, so updates from
+    several threads are never lost (a Keras variable's ``assign_add`` is atomic too).
     ``result()`` returns a JAX array: use ``float(m.result())`` where Keras code calls
     ``.numpy()``.
 
@@ -35,10 +40,11 @@ class StatefulMetric:
     """
 
     def __init__(self, metric: Metric) -> None:
-        if not isinstance(metric, Metric):
+        if not all(callable(getattr(metric, method, None)) for method in ("init", "update", "result", "merge")):
             raise TypeError(f"`metric` must be a jaxent metric. Received: {metric!r}")
         self.metric = metric
         self.state = metric.init()
+        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -62,15 +68,19 @@ class StatefulMetric:
         """Accumulate one batch: ``(y_true, y_pred, sample_weight=None)``, for Mean ``(values, sample_weight=None)``."""
         if sample_weight is not None:  # else it may come positionally, as Keras allows
             args = (*args, sample_weight)
-        self.state = self.metric.update(self.state, *args)
+        with self._lock:
+            self.state = self.metric.update(self.state, *args)
 
     def result(self) -> jax.Array:
         """The metric value of everything accumulated so far."""
-        return self.metric.result(self.state)
+        with self._lock:
+            state = self.state
+        return self.metric.result(state)
 
     def reset_state(self) -> None:
         """Forget everything accumulated (a fresh state)."""
-        self.state = self.metric.init()
+        with self._lock:
+            self.state = self.metric.init()
 
     reset_states = reset_state
 
@@ -78,19 +88,22 @@ class StatefulMetric:
         """Add the states of ``others`` (stateful metrics of the same class, or states) to this one."""
         if isinstance(others, (StatefulMetric, MetricState)):
             raise TypeError("`others` must be a list of metrics or states, e.g. merge_state([other])")
-        state = self.state
-        for other in others:
-            if isinstance(other, StatefulMetric):
-                other = other.state
+        states = [other.state if isinstance(other, StatefulMetric) else other for other in others]
+        for other in states:
             if not isinstance(other, MetricState):
                 raise TypeError(f"`others` must hold StatefulMetric or MetricState objects. Received: {other!r}")
-            state = self.metric.merge(state, other)
-        self.state = state
+        with self._lock:
+            for other in states:
+                self.state = self.metric.merge(self.state, other)
 
     def __call__(self, *args: Any, sample_weight: jax.typing.ArrayLike | None = None) -> jax.Array:
-        """``update_state(...)`` then ``result()``, as calling a Keras metric does."""
-        self.update_state(*args, sample_weight=sample_weight)
-        return self.result()
+        """``update_state(...)`` then ``result()``, as calling a Keras metric does (one atomic step)."""
+        if sample_weight is not None:
+            args = (*args, sample_weight)
+        with self._lock:
+            self.state = self.metric.update(self.state, *args)
+            state = self.state
+        return self.metric.result(state)
 
     def __repr__(self) -> str:
         return f"StatefulMetric({self.metric!r}, result={float(self.result())!r})"

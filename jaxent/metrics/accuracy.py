@@ -17,7 +17,7 @@ import numpy as np
 from jax.typing import DTypeLike
 
 from jaxent import _validation
-from jaxent._compile import compiled_call
+from jaxent._inputs import jit_entry
 from jaxent.metrics._base import MeanMetricWrapper
 
 __all__ = [
@@ -52,10 +52,7 @@ def _binary_matches(y_true: jax.Array, y_pred: jax.Array, threshold: float) -> j
     return y_true == classes
 
 
-def _traced_accuracy(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-    return _matches(jnp.asarray(y_true), jnp.asarray(y_pred)).astype(jnp.float32)
-
-
+@jit_entry()
 def accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """Elementwise exact match, float32: ``float32(y_true == cast(y_pred, y_true.dtype))``.
 
@@ -66,16 +63,10 @@ def accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.
       >>> accuracy(jnp.array([1, 2, 3, 4]), jnp.array([0.0, 2.0, 3.5, 4.0]))
       Array([0., 1., 1., 1.], dtype=float32)
     """
-    return compiled_call(_traced_accuracy, y_true, y_pred)
+    return _matches(jnp.asarray(y_true), jnp.asarray(y_pred)).astype(jnp.float32)
 
 
-def _traced_binary_accuracy(y_true: jax.Array, y_pred: jax.Array, *, threshold: float) -> jax.Array:
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
-    if y_pred.ndim == 0 and y_true.ndim == 0:
-        raise ValueError("`y_true` and `y_pred` cannot both be scalars: the last axis is averaged")
-    return jnp.mean(_binary_matches(y_true, y_pred, threshold).astype(jnp.float32), axis=-1)
-
-
+@jit_entry(static=("threshold",))
 def binary_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, threshold: float = 0.5) -> jax.Array:
     """Fraction of binary matches over the last axis: ``mean(y_true == (y_pred > threshold), -1)``, float32.
 
@@ -89,7 +80,10 @@ def binary_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, 
       Array([1. , 0.5], dtype=float32)
     """
     threshold = _validation.check_option("threshold", threshold)  # static: a Python float before the boundary
-    return compiled_call(_traced_binary_accuracy, y_true, y_pred, threshold=threshold)
+    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    if y_pred.ndim == 0 and y_true.ndim == 0:
+        raise ValueError("`y_true` and `y_pred` cannot both be scalars: the last axis is averaged")
+    return jnp.mean(_binary_matches(y_true, y_pred, threshold).astype(jnp.float32), axis=-1)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -208,10 +202,7 @@ def _categorical_labels(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
     return _argmax(y_true)
 
 
-def _traced_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-    return _argmax_matches(_categorical_labels(y_true, y_pred), y_pred)
-
-
+@jit_entry()
 def categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """Whether the predicted class is the labelled one: ``argmax(y_true, -1) == argmax(y_pred, -1)``, float32.
 
@@ -222,15 +213,10 @@ def categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayL
       >>> categorical_accuracy(jnp.array([[0, 0, 1], [0, 1, 0]]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
       Array([0., 1.], dtype=float32)
     """
-    return compiled_call(_traced_categorical_accuracy, y_true, y_pred)
+    return _argmax_matches(_categorical_labels(y_true, y_pred), y_pred)
 
 
-def _traced_sparse_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
-    matches = _sparse_argmax_matches(jnp.asarray(y_true), jnp.asarray(y_pred))
-    # The Keras function (not the metric) drops a trailing axis of size 1.
-    return matches[..., 0] if matches.ndim > 1 and matches.shape[-1] == 1 else matches
-
-
+@jit_entry()
 def sparse_categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike) -> jax.Array:
     """Whether the predicted class is the integer label: ``y_true == argmax(y_pred, -1)``, float32.
 
@@ -242,13 +228,12 @@ def sparse_categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing
       >>> sparse_categorical_accuracy(jnp.array([[2], [1]]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
       Array([0., 1.], dtype=float32)
     """
-    return compiled_call(_traced_sparse_categorical_accuracy, y_true, y_pred)
+    matches = _sparse_argmax_matches(jnp.asarray(y_true), jnp.asarray(y_pred))
+    # The Keras function (not the metric) drops a trailing axis of size 1.
+    return matches[..., 0] if matches.ndim > 1 and matches.shape[-1] == 1 else matches
 
 
-def _traced_top_k_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array, *, k: int) -> jax.Array:
-    return _in_top_k(_categorical_labels(y_true, y_pred), y_pred, _validation.check_option("k", k))
-
-
+@jit_entry(static=("k",))
 def top_k_categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, k: int = 5) -> jax.Array:
     """Whether the labelled class (``argmax(y_true, -1)``) is among the ``k`` highest scores, float32.
 
@@ -260,13 +245,10 @@ def top_k_categorical_accuracy(y_true: jax.typing.ArrayLike, y_pred: jax.typing.
       >>> top_k_categorical_accuracy(jnp.array([[0, 0, 1], [0, 1, 0]]), jnp.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]), k=1)
       Array([0., 1.], dtype=float32)
     """
-    return compiled_call(_traced_top_k_categorical_accuracy, y_true, y_pred, k=k)
+    return _in_top_k(_categorical_labels(y_true, y_pred), y_pred, _validation.check_option("k", k))
 
 
-def _traced_sparse_top_k_categorical_accuracy(y_true: jax.Array, y_pred: jax.Array, *, k: int) -> jax.Array:
-    return _sparse_top_k_matches(jnp.asarray(y_true), jnp.asarray(y_pred), _validation.check_option("k", k))
-
-
+@jit_entry(static=("k",))
 def sparse_top_k_categorical_accuracy(
     y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, k: int = 5
 ) -> jax.Array:
@@ -280,7 +262,7 @@ def sparse_top_k_categorical_accuracy(
       >>> sparse_top_k_categorical_accuracy(jnp.array([2, 1]), jnp.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]), k=2)
       Array([1., 1.], dtype=float32)
     """
-    return compiled_call(_traced_sparse_top_k_categorical_accuracy, y_true, y_pred, k=k)
+    return _sparse_top_k_matches(jnp.asarray(y_true), jnp.asarray(y_pred), _validation.check_option("k", k))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

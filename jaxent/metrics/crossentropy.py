@@ -48,7 +48,8 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     and truncated to integers, as Keras does. Positions whose label is ``ignore_class`` are
     left out of both sums (their weight is 0), so a NaN there changes nothing and a metric
     that only saw ignored labels gives 0. A label outside ``[0, C)`` that is not
-    ``ignore_class`` gives NaN (and an error under ``checkify``; difference 3).
+    ``ignore_class`` gives NaN (and, with ``check_labels=True``, an error under ``checkify``;
+    difference 3).
 
     Example:
       >>> metric = SparseCategoricalCrossentropy(ignore_class=-1)
@@ -62,12 +63,14 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     from_logits: bool = False
     ignore_class: int | None = None
     axis: int = -1
+    check_labels: bool = dataclasses.field(default=False, kw_only=True, metadata={"keras_config": False})
 
     def values_and_mask(self, y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array | None]:
         try:
-            values, valid = _formulas.keras_sparse_categorical_ce(
-                y_true, y_pred, self.from_logits, self.axis, self.ignore_class
-            )
+            with _validation.label_checks(self.check_labels):
+                values, valid = _formulas.keras_sparse_categorical_ce(
+                    y_true, y_pred, self.from_logits, self.axis, self.ignore_class
+                )
         except ValueError as error:
             raise ValueError(
                 f"`y_true` (labels, shape {y_true.shape}) does not fit `y_pred` (shape {y_pred.shape}): {error}"
