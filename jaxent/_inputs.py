@@ -55,11 +55,11 @@ def _from_python(x: Any, name: str) -> jax.Array:
     """A Python scalar or nested list as TensorFlow converts it."""
     try:
         array = np.asarray(x)
+    except jax.errors.TracerArrayConversionError:
+        return jnp.asarray(x)  # a list of tracers, inside the user's jit
     except (ValueError, OverflowError):
         raise _error(name, x, "its nested lists have different lengths (a ragged list)") from None
     if array.dtype == object:
-        if any(isinstance(item, jax.core.Tracer) for item in jax.tree.leaves(x)):
-            return jnp.asarray(x)  # a list of tracers inside the user's jit
         raise _error(name, x, "it holds values that are not numbers, or ragged lists")
     if array.dtype.kind not in "biuf":
         raise _complex_or_other(name, x, array.dtype)

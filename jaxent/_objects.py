@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import dataclasses
 import enum
 import functools
 import hashlib
@@ -45,7 +46,7 @@ _CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, t
 M = TypeVar("M", bound="Module")
 
 
-class FrozenInstanceError(AttributeError):
+class FrozenInstanceError(dataclasses.FrozenInstanceError):
     """An attribute of a jaxent object was set or deleted after ``__init__``."""
 
 
@@ -147,6 +148,14 @@ def _layout(obj: Module) -> _Layout:
 
 class _FreezeOnInit(abc.ABCMeta):
     """Freezes an object when its outermost ``__init__`` returns."""
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        # A frozen dataclass installs its own __setattr__/__delattr__ (dataclasses.FrozenInstanceError,
+        # no hint); Module's freeze the same fields after __init__ and say how to make a changed copy.
+        params = cls.__dict__.get("__dataclass_params__")
+        if name in ("__setattr__", "__delattr__") and params is not None and params.frozen:
+            return
+        super().__setattr__(name, value)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         obj = super().__call__(*args, **kwargs)
