@@ -77,7 +77,7 @@ class Rounded:
       >>> import jax.numpy as jnp
       >>> r = Rounded(jnp.float16)
       >>> print(r.out(r.rsqrt(r.const(3.0))))  # 1 / f16(sqrt(3)): Keras's float16 rsqrt
-      0.5776
+      0.577
     """
 
     def __init__(self, dtype: jnp.dtype) -> None:
@@ -169,8 +169,8 @@ def keras_chain(
       >>> chain = keras_chain(0.1, decay_weights(0.5))
       >>> params = jnp.array(2.0)
       >>> updates, state = chain.update(jnp.array(0.0), chain.init(params), params)
-      >>> print(updates, state.count)  # θ·wd·lr = 2·0.5·0.1
-      -0.1 1
+      >>> print(updates, state.count)  # θ·wd·lr = 2·0.5·f32(0.1), rounded in float32
+      -0.100000024 1
 
     Keras: ``Optimizer.apply_gradients`` (its ``iterations`` and ``_learning_rate``).
     """
@@ -324,8 +324,8 @@ def decay_weights(weight_decay: Scalar | None) -> optax.GradientTransformationEx
     Example:
       >>> import jax.numpy as jnp
       >>> wd = decay_weights(0.5)
-      >>> print(wd.update(jnp.array(-0.1), wd.init(None), jnp.array(2.0), learning_rate=0.1)[0])
-      -0.2
+      >>> print(wd.update(jnp.array(-0.1), wd.init(None), jnp.array(2.0), learning_rate=0.1)[0])  # -0.1 - 2·0.5·0.1
+      -0.20000005
 
     Keras: ``Optimizer._apply_weight_decay`` (tf-keras 2.21).
     """
