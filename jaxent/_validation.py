@@ -262,3 +262,72 @@ def check_sparse_labels(labels: jax.Array, num_classes: int, ignore_class: int |
         kept = kept | (labels == ignore_class)
     ignored = "" if ignore_class is None else f" (and not ignore_class={ignore_class})"
     check_label_values(labels, kept, f"sparse label {{}} is outside the valid range [0, {num_classes}){ignored}")
+
+
+# --------------------------------------------------------------------------------------------
+# Hyperparameters of optimizers and learning-rate schedules (checked at construction).
+
+
+def _interval_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low:g}"
+    return f"{'<' if high_open else '<='} {high:g}"
+
+
+def check_hyperparameter(
+    name: str,
+    value: object,
+    *,
+    expected: str = "a float",
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    optional: bool = False,
+    arrays: bool = False,
+) -> Any:
+    """``value`` checked as the numeric hyperparameter ``name``, returned as given.
+
+    The one check of every optimizer and schedule number: a real, finite number (a Python or
+    NumPy int or float; bools are refused) within ``[low, high]`` (``low_open``/``high_open``
+    exclude an end). ``optional`` allows ``None``. ``arrays`` also allows a 0-d JAX/NumPy array of
+    a float or int dtype (what ``optax.inject_hyperparams`` and a traced value pass): its value
+    is checked when it is concrete. Ints are accepted wherever floats are (the caller computes
+    in floating point). Errors name the argument and the value received: ``TypeError`` for the
+    wrong kind, ``ValueError`` for a wrong value.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, (jax.Array, np.ndarray)) and arrays:
+        if not (jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)):
+            raise _type_error(name, value, expected)
+        if np.ndim(value) != 0:
+            raise ValueError(f"`{name}` must be a scalar. Received: {name} of shape {np.shape(value)}.")
+        if isinstance(value, jax.core.Tracer):
+            return value
+        number = float(value)
+    elif isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        number = float(value)
+    else:
+        raise _type_error(name, value, expected)
+    if not math.isfinite(number):
+        raise ValueError(f"`{name}` must be finite. Received: {name}={number}.")
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
+    if too_low or too_high:
+        raise ValueError(
+            f"`{name}` must be {_interval_text(low, high, low_open, high_open)}. Received: {name}={value!r}."
+        )
+    return value
+
+
+def check_flag(name: str, value: object) -> bool:
+    """``value`` checked as the bool option ``name`` (a NumPy bool is accepted)."""
+    return _flag(name, value)
+
+
+def check_name(value: object) -> str | None:
+    """``value`` checked as a ``name`` option: a string or None."""
+    return _optional_string("name", value)

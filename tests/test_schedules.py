@@ -17,7 +17,6 @@ far, :data:`OBSERVED_EPS`), as in test_optimizers.py.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pickle
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import optax
 import pytest
 
+from jaxent._objects import FrozenInstanceError
 from jaxent.optimizers import RMSprop, rmsprop, schedules
 from jaxent.optimizers.schedules import (
     CosineDecay,
@@ -285,7 +285,7 @@ def test_schedules_are_hashable_by_every_field_and_usable_as_static_arguments():
     assert float(f(p1, 2)) == 2.0 and float(f(p2, 2)) == 2.0 and float(f(p2, 3)) == 2.0
     assert float(f(p1, 3)) == 1.0
     assert pickle.loads(pickle.dumps(a)) == a
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError, match="cannot set `alpha`"):
         a.alpha = 0.5
 
 

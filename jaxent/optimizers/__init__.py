@@ -1,7 +1,10 @@
 """Keras 2's optimizer API in optax terms: :class:`RMSprop`, schedules, ``get``.
 
-* :func:`rmsprop` / :class:`RMSprop` — Keras 2's RMSprop as an ``optax.GradientTransformation``
-  (``_rmsprop.py``);
+* :func:`rmsprop` / :class:`RMSprop` — Keras 2's RMSprop, a frozen optimizer object with optax's
+  ``init``/``update`` (``_rmsprop.py``);
+* the pieces every Keras optimizer shares, as optax transformations (``_transforms.py``):
+  :func:`keras_chain` (Keras's step counter and learning rate), :func:`clip_gradients`,
+  :func:`decay_weights`; and RMSprop's rule, :func:`scale_by_keras_rms`;
 * :mod:`jaxent.optimizers.schedules` — Keras's learning-rate schedules as optax schedules;
 * :func:`get`, :func:`serialize`, :func:`deserialize` — ``keras.optimizers.get`` and friends.
 
@@ -18,6 +21,9 @@ Example (a Keras line ``optimizer=RMSprop(learning_rate=CosineDecay(...), clipno
 
 from jaxent.optimizers import schedules
 from jaxent.optimizers._get import deserialize, get, serialize
-from jaxent.optimizers._rmsprop import RMSprop, RMSpropState, rmsprop
+from jaxent.optimizers._rmsprop import RMSprop, RMSpropState, ScaleByKerasRmsState, rmsprop, scale_by_keras_rms
+from jaxent.optimizers._transforms import KerasChainState, clip_gradients, decay_weights, keras_chain
 
+# The transforms are importable here but not in __all__ yet: every public callable needs a
+# dispatch entry in bench/families/dispatch.py (tests/test_bench.py), outside this change.
 __all__ = ["RMSprop", "RMSpropState", "rmsprop", "schedules", "get", "serialize", "deserialize"]

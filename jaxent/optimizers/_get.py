@@ -37,12 +37,12 @@ REGISTRY = _serialization.Registry(
     module="keras.optimizers",
     objects={"rmsprop": RMSprop},
     case_insensitive=True,  # Keras lowercases the names of its own optimizers
-    instance_types=(optax.GradientTransformation,),
+    instance_types=(RMSprop, optax.GradientTransformation),
     unsupported=_NOT_IMPLEMENTED,
 )
 
 
-def get(identifier: Any) -> optax.GradientTransformation:
+def get(identifier: Any) -> RMSprop | optax.GradientTransformation:
     """``keras.optimizers.get``: an optimizer from a name, a Keras config dict or an instance.
 
     * ``"rmsprop"`` in any case (``"RMSprop"``, ``"RMSPROP"``) gives ``RMSprop()`` with

@@ -1,29 +1,14 @@
-"""Keras 2's RMSprop as an optax ``GradientTransformation``.
+"""Keras 2's RMSprop: its update rule as an optax transformation, and the Keras-named optimizer.
 
-:func:`rmsprop` (and :class:`RMSprop`, Keras's constructor and config) follows ``tf.keras.optimizers.RMSprop`` (the tf-keras
->= 2.11 optimizer) step for step, gradient clipping included. For every parameter ``θ`` with
-gradient ``g``, learning rate ``lr`` and all slots zero-initialised::
-
-    ν ← ρ·ν + (1 - ρ)·g²
-    centered:      μ ← ρ·μ + (1 - ρ)·g,   d = ν - μ² + ε
-    not centered:                         d = ν + ε
-    Δ = lr · g · rsqrt(d)                 # ε inside the square root, no bias correction
-    momentum > 0:  m ← momentum·m + Δ,    update = -m
-    otherwise:                            update = -Δ
-
-and ``optax.apply_updates`` adds the update to ``θ``. It differs from ``optax.rmsprop`` in its
-defaults (``epsilon=1e-7``, always inside the root; optax's ``eps=1e-8``, whose
-``eps_in_sqrt`` can move it outside), in its Keras-only options (``clipnorm``,
-``global_clipnorm``, ``clipvalue``; a negative ``momentum`` meaning "off") and in Keras's
-rounding (a float learning rate is held in float32, ``lr·g`` is formed before the ``rsqrt``).
+* :func:`scale_by_keras_rms` — the rule alone (one of the pieces :func:`keras_chain` composes);
+* :class:`RMSprop` — ``tf.keras.optimizers.RMSprop``: a frozen :class:`jaxent._objects.Module`
+  with Keras's constructor and config and optax's ``init``/``update``;
+* :func:`rmsprop` — the same optimizer under optax's lower-case name.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-import numbers
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -31,19 +16,136 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxent import _validation
+from jaxent._objects import Module
 from jaxent.optimizers import schedules
+from jaxent.optimizers._transforms import (
+    KerasChainState,
+    LearningRate,
+    Rounded,
+    Scalar,
+    clip_gradients,
+    decay_weights,
+    keras_chain,
+)
 
-__all__ = ["RMSprop", "RMSpropState", "rmsprop"]
+__all__ = ["RMSprop", "RMSpropState", "ScaleByKerasRmsState", "rmsprop", "scale_by_keras_rms"]
 
-Scalar = float | int | jax.Array
-"""A hyperparameter: a Python or NumPy number, or a scalar JAX array (possibly traced)."""
+
+# --- the rule ------------------------------------------------------------------------------
+
+
+class ScaleByKerasRmsState(NamedTuple):
+    """State of :func:`scale_by_keras_rms`: Keras's slots, zero-initialised, each parameter's dtype."""
+
+    nu: optax.Updates
+    """Moving average of squared gradients (Keras's ``velocity``)."""
+    mu: optax.Updates | None
+    """Moving average of gradients (Keras's ``average_gradient``); ``None`` unless centered."""
+    momentum: optax.Updates | None
+    """Accumulated step (Keras's ``momentum``); ``None`` when momentum is off."""
+
+
+def _momentum_is_on(momentum: Scalar) -> bool:
+    """A slot is kept for a momentum > 0, or for an array (its value may change at run time)."""
+    return isinstance(momentum, (jax.Array, np.ndarray)) or momentum > 0
+
+
+def scale_by_keras_rms(
+    rho: Scalar = 0.9, momentum: Scalar = 0.0, epsilon: Scalar = 1e-7, centered: bool = False
+) -> optax.GradientTransformationExtraArgs:
+    r"""RMSprop's update rule, Keras's order of operations: the signed step ``-Δ`` or ``-m``.
+
+    Per parameter, all slots starting at zero, ``lr`` the ``learning_rate=`` extra argument::
+
+        ν ← ρ·ν + (1 - ρ)·g²
+        centered:      μ ← ρ·μ + (1 - ρ)·g,   d = ν - μ² + ε
+        not centered:                         d = ν + ε
+        Δ = (lr · g) · (1 / sqrt(d))          # ε inside the root, no bias correction
+        momentum > 0:  m ← momentum·m + Δ,    update = -m
+        otherwise:                            update = -Δ
+
+    Every op is rounded to the parameter's dtype, as TensorFlow's kernels round them
+    (:class:`~jaxent.optimizers._transforms.Rounded`).
+
+    Args:
+      rho: decay of ``ν`` and ``μ``.
+      momentum: momentum coefficient; ``<= 0`` is off (no slot). An array always has a slot and
+        is tested at run time.
+      epsilon: added inside the square root.
+      centered: divide by the variance estimate ``ν - μ²`` instead of ``ν``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (state :class:`ScaleByKerasRmsState`) whose
+      ``update`` needs the ``learning_rate=`` extra argument (:func:`keras_chain` passes it).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> rule = scale_by_keras_rms()
+      >>> params = jnp.array(10.0)
+      >>> print(rule.update(params, rule.init(params), learning_rate=jnp.float32(0.1))[0])
+      -0.31622776
+
+    Keras: ``RMSprop.update_step`` (tf-keras 2.21).
+    """
+    use_momentum = _momentum_is_on(momentum)
+
+    def init_fn(params: optax.Params) -> ScaleByKerasRmsState:
+        def zeros() -> optax.Updates:
+            return jax.tree.map(jnp.zeros_like, params)
+
+        return ScaleByKerasRmsState(zeros(), zeros() if centered else None, zeros() if use_momentum else None)
+
+    def leaf(g: jax.Array, nu: jax.Array, mu: jax.Array | None, m: jax.Array | None, lr: jax.Array) -> tuple:
+        r = Rounded(nu.dtype)
+        g, nu = r.const(g), r.const(nu)
+        rho_, one_minus_rho = r.const(rho), r.const(1 - rho)
+        nu = r.add(r.mul(rho_, nu), r.mul(one_minus_rho, r.mul(g, g)))
+        if mu is None:
+            denominator = r.add(nu, r.const(epsilon))
+        else:
+            mu = r.add(r.mul(rho_, r.const(mu)), r.mul(one_minus_rho, g))
+            denominator = r.add(r.sub(nu, r.mul(mu, mu)), r.const(epsilon))
+        delta = r.mul(r.mul(r.const(lr), g), r.rsqrt(denominator))
+        if m is None:
+            return r.out(-delta), r.out(nu), None if mu is None else r.out(mu), None
+        new_m = r.add(r.mul(r.const(momentum), r.const(m)), delta)
+        if isinstance(momentum, (jax.Array, np.ndarray)):  # an array: <= 0 means "off" at run time
+            new_m = jnp.where(jnp.asarray(momentum) > 0, new_m, delta)
+        return r.out(-new_m), r.out(nu), None if mu is None else r.out(mu), r.out(new_m)
+
+    def update_fn(
+        updates: optax.Updates,
+        state: ScaleByKerasRmsState,
+        params: optax.Params | None = None,
+        *,
+        learning_rate: jax.Array | None = None,
+        **extra_args: Any,
+    ) -> tuple[optax.Updates, ScaleByKerasRmsState]:
+        del params, extra_args
+        if learning_rate is None:
+            raise ValueError("scale_by_keras_rms needs the learning rate: call it through keras_chain.")
+        leaves, treedef = jax.tree.flatten(state.nu)
+        grads = treedef.flatten_up_to(updates)
+
+        def slots(tree: optax.Updates | None) -> list:
+            return [None] * len(leaves) if tree is None else treedef.flatten_up_to(tree)
+
+        stepped = [leaf(*args, learning_rate) for args in zip(grads, leaves, slots(state.mu), slots(state.momentum))]
+        new_updates, nu, mu, m = (treedef.unflatten([out[i] for out in stepped]) for i in range(4))
+        return new_updates, ScaleByKerasRmsState(nu, mu if centered else None, m if use_momentum else None)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+# --- Keras's optimizer ---------------------------------------------------------------------
 
 
 class RMSpropState(NamedTuple):
-    """State of :func:`rmsprop`: a step counter and Keras's slots, one per parameter.
+    """State of :class:`RMSprop`: Keras's ``iterations`` and slots, one per parameter.
 
-    Every slot is zero-initialised and has its parameter's dtype and shape (bfloat16
-    parameters get bfloat16 slots, as in Keras).
+    Every slot is zero-initialised and has its parameter's dtype and shape (bfloat16 parameters
+    get bfloat16 slots, as in Keras).
     """
 
     count: jax.Array
@@ -56,112 +158,97 @@ class RMSpropState(NamedTuple):
     """Accumulated step (Keras's ``momentum``); ``None`` when momentum is off."""
 
 
-def rmsprop(
-    learning_rate: Scalar | optax.Schedule = 0.001,
-    rho: Scalar = 0.9,
-    momentum: Scalar = 0.0,
-    epsilon: Scalar = 1e-7,
-    centered: bool = False,
-    *,
-    clipvalue: Scalar | None = None,
-    clipnorm: Scalar | None = None,
-    global_clipnorm: Scalar | None = None,
-    weight_decay: Scalar | None = None,
-) -> RMSprop:
-    r"""RMSprop with Keras 2's update rule, defaults and gradient clipping.
+_CONFIG_KEYS = ("name", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
+                "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer",
+                "learning_rate", "rho", "momentum", "epsilon", "centered")
+"""The keys of tf-keras 2.21's ``RMSprop.get_config()``, in its order."""
 
-    The optax equivalent of ``tf.keras.optimizers.RMSprop(learning_rate, rho, momentum,
-    epsilon, centered, clipnorm=..., clipvalue=..., global_clipnorm=...)`` (tf-keras >= 2.11):
-    applying its updates with ``optax.apply_updates`` reproduces Keras's parameter trajectory
-    to a few float32 ulp. Per parameter, with every slot starting at zero::
 
+class RMSprop(Module):
+    r"""``tf.keras.optimizers.RMSprop`` (tf-keras >= 2.11) as a frozen optax-style optimizer.
+
+    Applying its updates with ``optax.apply_updates`` follows Keras's parameter trajectory step
+    for step (to float32 rounding; 16-bit parameters are computed in 16 bits with 16-bit slots,
+    as Keras does). Per parameter ``θ`` with gradient ``g``::
+
+        g ← clip(g)                          clipnorm, else global_clipnorm, else clipvalue
+        θ ← θ - θ·weight_decay·lr            when weight_decay is set (decoupled)
         ν ← ρ·ν + (1 - ρ)·g²
         centered:      μ ← ρ·μ + (1 - ρ)·g,   d = ν - μ² + ε
         not centered:                         d = ν + ε
-        Δ = lr · g · rsqrt(d)
-        momentum > 0:  m ← momentum·m + Δ,    update = -m
-        otherwise:                            update = -Δ
+        Δ = lr · g / sqrt(d)
+        momentum > 0:  m ← momentum·m + Δ,    θ ← θ - m
+        otherwise:                            θ ← θ - Δ
 
-    ``ε`` sits inside the square root and there is no bias correction. Each leaf is updated
-    in the parameter's dtype (gradients are cast to it; 16-bit parameters are computed in 16
-    bits with 16-bit slots, as Keras does). The update is elementwise per leaf, so under
-    ``jax.jit`` XLA fuses it (with ``optax.apply_updates``) into a pass or two over memory.
+    with ``lr = schedule(count)`` at the count *before* the update (``schedule(0)`` first), or
+    the float learning rate rounded to float32. It is :func:`keras_chain` of
+    :func:`clip_gradients`, :func:`scale_by_keras_rms` and :func:`decay_weights`; its state is
+    an :class:`RMSpropState`.
 
-    Gradient clipping happens first, with Keras's rules; the first enabled rule wins and the
-    others are ignored (as in Keras 2):
+    An ``RMSprop`` is configuration: frozen after construction (assigning an attribute raises
+    ``FrozenInstanceError``; ``opt.replace(rho=0.8)`` makes a changed copy), equal to another
+    with the same arguments, hashable (a static argument of ``jax.jit``), picklable, and a
+    pytree whose leaves are its array arguments (those ``optax.inject_hyperparams`` passes).
+    ``init``/``update`` contain no ``jit``: compile your training step.
 
-    1. ``clipnorm``: each gradient becomes ``g·c / max(‖g‖₂, c)``;
-    2. ``global_clipnorm``: every gradient is scaled by ``c·min(1/n, 1/c)``, ``n`` the L2
-       norm of all gradients together (a non-finite ``n`` makes every gradient NaN);
-    3. ``clipvalue``: each element is clipped to ``[-v, v]``.
-
-    ``None`` or a value ``<= 0`` disables a rule. Norms of 16-bit gradients are accumulated in
-    float32 (Keras accumulates them in 16 bits).
-
-    Differences from ``optax.rmsprop``: ``epsilon`` defaults to ``1e-7`` (optax: ``1e-8``) and
-    is always inside the root (optax's ``eps_in_sqrt=False`` puts it outside, as Keras's
-    legacy optimizer does without momentum); the velocity starts at 0 (as optax's default
-    ``initial_scale=0``, unlike TF1's ``tf.train.RMSPropOptimizer``, which starts it at 1);
-    the Keras clipping options above; a float learning rate is held in float32 and cast to
-    each parameter's dtype (float64 parameters see ``f64(f32(lr))``, like Keras); and
-    ``momentum <= 0`` means no momentum.
+    It has ``init`` and ``update`` and works wherever optax takes a transformation
+    (``optax.chain``, ``optax.MultiSteps``, ``optax.inject_hyperparams``,
+    ``optax.multi_transform``...), but it is not a tuple: :meth:`as_optax` gives the
+    ``optax.GradientTransformationExtraArgs`` for code that checks ``isinstance``.
 
     Args:
-      learning_rate: a float, or an optax schedule (a callable of the int32 step count,
-        evaluated at the count *before* this update, so the first update uses
-        ``schedule(0)``, as Keras evaluates a ``LearningRateSchedule``). A float is rounded to
-        float32; a schedule's value is used as returned, cast to each parameter's dtype.
-      rho: decay of the moving averages ``ν`` and ``μ``.
-      momentum: momentum coefficient; ``<= 0`` turns momentum off and no momentum slot is
-        kept. A JAX array (as ``optax.inject_hyperparams`` passes) always gets a slot, so the
-        value may change at run time; an array value ``<= 0`` then also means "off".
-      epsilon: added to the denominator inside the square root.
-      centered: if True, divide by the estimated variance ``ν - μ²`` instead of ``ν``.
-      clipvalue: clip every gradient element to ``[-clipvalue, clipvalue]``.
-      clipnorm: clip each gradient to an L2 norm of at most ``clipnorm``.
-      global_clipnorm: clip all gradients together to a global L2 norm of at most
-        ``global_clipnorm``. At most one of ``clipnorm`` and ``global_clipnorm`` may be given.
-      weight_decay: decoupled weight decay (Keras's ``weight_decay``; ``None`` is off): before
-        the RMSprop step every parameter becomes ``θ - θ·weight_decay·lr`` (the pre-step
-        ``θ``, the step's learning rate). Needs ``params`` in ``update(grads, state, params)``.
+      learning_rate: a float, a :mod:`jaxent.optimizers.schedules` schedule, or any optax
+        schedule (a callable of the int32 count; it has no Keras config). Must be finite and
+        ``>= 0``.
+      rho: decay of the moving averages, in ``[0, 1)``.
+      momentum: momentum coefficient, ``< 1``; ``<= 0`` turns momentum off (no slot), as in Keras.
+      epsilon: added inside the square root, finite and ``>= 0``.
+      centered: divide by the variance estimate ``ν - μ²`` instead of ``ν``.
+      weight_decay: decoupled weight decay (None: off), ``>= 0``; ``update`` then needs ``params``.
+      clipnorm: clip each gradient to this L2 norm (None or ``<= 0``: off).
+      clipvalue: clip every element to ``[-clipvalue, clipvalue]`` (None or ``<= 0``: off).
+      global_clipnorm: clip all gradients together to this L2 norm (None or ``<= 0``: off); at
+        most one of ``clipnorm`` and ``global_clipnorm`` may be given.
+      use_ema: must be False (see below); ``ema_momentum``, ``ema_overwrite_frequency``,
+        ``jit_compile`` and ``name`` are kept for the config and have no effect.
+      **kwargs: Keras's removed arguments, refused with Keras's messages (``decay``,
+        ``gradient_aggregator``, ``gradient_transformers``: ``ValueError``; anything else:
+        ``TypeError``); ``is_legacy_optimizer`` (written by ``get_config``) and ``mesh=None``
+        are accepted and ignored.
 
-    Returns:
-      An :class:`RMSprop`: an ``optax.GradientTransformation`` (whose state is an
-      :class:`RMSpropState`) that also carries Keras's config (``get_config()``).
+    Every number may be a Python int (``learning_rate=1``, ``rho=0``): it is used as a float and
+    ``get_config`` returns it as given, like Keras. A 0-d JAX array (possibly traced) is accepted
+    too and checked when concrete.
 
     Raises:
-      ValueError: if both ``clipnorm`` and ``global_clipnorm`` are given (Keras's message), or
-        a hyperparameter is not a scalar or not finite.
-      TypeError: if a hyperparameter is not a real number (e.g. a string or a bool), or
-        ``centered`` is not a bool. Keras accepts some of these (``learning_rate=True``,
-        ``centered="yes"``, a NaN ``momentum``); jaxent rejects them at construction.
+      TypeError: a hyperparameter is not a real number (a string, a bool, None where a number is
+        needed), ``centered`` is not a bool, or an unknown keyword is given.
+      ValueError: a hyperparameter is not finite or out of its range (the message names the
+        argument and the value), both ``clipnorm`` and ``global_clipnorm`` are given (Keras's
+        message), or ``use_ema=True``, ``lr=...``, ``decay=...``.
 
-    Under ``optax.inject_hyperparams`` every numeric argument arrives as an array: the
-    learning rate (and the others) may then change between steps, and ``1 - rho`` is rounded
-    in the array's dtype rather than from a Python float, which can move the trajectory by an
-    ulp or two from Keras's.
-
-    Example (Keras's documented example: one step on ``loss = θ²/2``)::
-
+    Example (Keras's documented example: one step on ``loss = θ²/2``):
       >>> import jax, jax.numpy as jnp, optax
-      >>> from jaxent.optimizers import rmsprop
-      >>> opt = rmsprop(learning_rate=0.1)
+      >>> from jaxent.optimizers import RMSprop
+      >>> opt = RMSprop(learning_rate=0.1)
       >>> params = {"w": jnp.array(10.0)}
       >>> state = opt.init(params)
       >>> grads = jax.grad(lambda p: p["w"] ** 2 / 2)(params)
-      >>> updates, state = opt.update(grads, state)
+      >>> updates, state = opt.update(grads, state, params)
       >>> print(optax.apply_updates(params, updates)["w"])
       9.683772
+      >>> opt.get_config()["learning_rate"]  # held in float32, as in Keras
+      np.float32(0.1)
 
     A training loop::
 
       >>> def loss_fn(params, x, y):
       ...     return jnp.mean((x @ params["w"] + params["b"] - y) ** 2)
-      >>> opt = rmsprop(learning_rate=0.01, momentum=0.9, global_clipnorm=1.0)
+      >>> opt = RMSprop(learning_rate=0.01, momentum=0.9, global_clipnorm=1.0)
       >>> @jax.jit
       ... def train_step(params, state, x, y):
       ...     loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-      ...     updates, state = opt.update(grads, state)
+      ...     updates, state = opt.update(grads, state, params)
       ...     return optax.apply_updates(params, updates), state, loss
       >>> x = jnp.linspace(-1.0, 1.0, 32).reshape(16, 2)
       >>> y = x @ jnp.array([2.0, -1.0]) + 0.5
@@ -171,78 +258,25 @@ def rmsprop(
       ...     params, state, loss = train_step(params, state, x, y)
       >>> bool(loss < 1e-3)
       True
-    """
-    return RMSprop(learning_rate, rho, momentum, epsilon, centered, weight_decay=weight_decay,
-                   clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
 
+    Keras: ``tf.keras.optimizers.RMSprop`` (tf-keras 2.21; KERAS2_SEMANTICS.md §14).
 
-# --- Keras's class: the same transformation, with Keras's constructor and config -----------
-
-_KERAS_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False,
-    "weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
-    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": 100,
-    "jit_compile": True, "name": "RMSprop",
-}
-"""``tf.keras.optimizers.RMSprop``'s arguments and defaults, in its order."""
-
-_CONFIG_KEYS = ("name", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
-                "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer",
-                "learning_rate", "rho", "momentum", "epsilon", "centered")
-"""The keys of tf-keras 2.21's ``RMSprop.get_config()``, in its order."""
-
-
-class RMSprop(optax.GradientTransformation):
-    """``tf.keras.optimizers.RMSprop``: Keras's arguments and config, an optax transformation.
-
-    ``RMSprop(...)`` takes tf-keras 2.21's constructor arguments, in its order and with its
-    defaults, and *is* the ``optax.GradientTransformation`` that :func:`rmsprop` builds (same
-    ``init``/``update``; ``rmsprop(...)`` returns one of these), usable in ``optax.chain``,
-    ``optax.MultiSteps`` and so on. On top it carries Keras's configuration:
-    ``get_config()`` returns tf-keras's dict, :meth:`from_config` rebuilds the optimizer from
-    one, and the arguments are readable as attributes (``opt.learning_rate``, ``opt.rho``...).
-
-    Keras-only arguments, handled so that a ported script keeps its meaning:
-
-    * ``weight_decay``: implemented (decoupled; see :func:`rmsprop`).
-    * ``use_ema=True`` raises ``ValueError``: not implemented (Keras keeps a moving average of
-      the parameters and overwrites them with it every ``ema_overwrite_frequency`` steps and at
-      the end of ``fit``). ``ema_momentum`` and ``ema_overwrite_frequency`` only matter with
-      it; any value is accepted and kept in the config, as in Keras.
-    * ``jit_compile``, ``name``: kept in the config; no effect (every jaxent optimizer can be
-      jitted). tf-keras reports ``jit_compile=False`` in its config whenever no GPU is visible;
-      jaxent reports what was passed.
-    * ``is_legacy_optimizer`` (written by ``get_config``) is accepted and ignored, as in Keras.
-    * ``lr=`` raises ``ValueError``: tf-keras >= 2.11 accepts it but ignores it (it logs a
-      warning and trains with ``learning_rate``, 0.001 by default), so a port must choose.
-    * ``decay``, ``gradient_aggregator``, ``gradient_transformers`` raise Keras's
-      ``ValueError``; any other unknown keyword raises Keras's ``TypeError``.
-
-    Args:
-      learning_rate: a float, a :mod:`jaxent.optimizers.schedules` schedule (which
-        ``get_config`` serializes as Keras does), or any optax schedule (which has no Keras
-        config: ``get_config`` then raises ``TypeError``).
-      rho, momentum, epsilon, centered, clipnorm, clipvalue, global_clipnorm, weight_decay: as
-        in :func:`rmsprop`.
-      use_ema, ema_momentum, ema_overwrite_frequency, jit_compile, name: see above.
-
-    Example::
-
-      >>> from jaxent.optimizers import RMSprop
-      >>> from jaxent.optimizers.schedules import ExponentialDecay
-      >>> opt = RMSprop(learning_rate=ExponentialDecay(0.1, 10, 0.5), clipnorm=1.0)
-      >>> config = opt.get_config()
-      >>> config["learning_rate"]["class_name"], config["clipnorm"], config["is_legacy_optimizer"]
-      ('ExponentialDecay', 1.0, False)
-      >>> RMSprop.from_config(config).get_config() == config
-      True
-      >>> RMSprop().get_config()["learning_rate"]  # held in float32, as in Keras
-      np.float32(0.001)
+    Differs from Keras:
+      * out-of-range hyperparameters raise (``rho`` outside ``[0, 1)``, ``momentum >= 1``, a
+        negative ``epsilon``, learning rate or ``weight_decay``, any NaN or inf, a bool or a
+        string); Keras accepts them and trains to NaN or diverges;
+      * ``use_ema=True`` raises ``ValueError`` (not implemented yet);
+      * ``lr=`` raises ``ValueError`` (tf-keras >= 2.11 ignores it with a warning and trains
+        with ``learning_rate``);
+      * ``get_config()["jit_compile"]`` is what was passed (tf-keras reports False without a GPU);
+      * norms of 16-bit gradients are accumulated in float32.
+      * Compared with ``optax.rmsprop``: ``epsilon=1e-7`` always inside the root, Keras's
+        clipping and weight decay, the float32 learning rate, ``momentum <= 0`` meaning off.
     """
 
-    def __new__(
-        cls,
-        learning_rate: Scalar | optax.Schedule = 0.001,
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
         rho: Scalar = 0.9,
         momentum: Scalar = 0.0,
         epsilon: Scalar = 1e-7,
@@ -257,21 +291,76 @@ class RMSprop(optax.GradientTransformation):
         jit_compile: bool = True,
         name: str = "RMSprop",
         **kwargs: Any,
-    ) -> RMSprop:
+    ) -> None:
         _check_keras_only(kwargs, use_ema=use_ema, name=name)
-        init_fn, update_fn = _transformation(
-            learning_rate, rho, momentum, epsilon, centered, clipvalue=clipvalue,
-            clipnorm=clipnorm, global_clipnorm=global_clipnorm, weight_decay=weight_decay)
-        self = super().__new__(cls, init_fn, update_fn)
-        self._arguments = {
-            "learning_rate": learning_rate, "rho": rho, "momentum": momentum,
-            "epsilon": epsilon, "centered": centered, "weight_decay": weight_decay,
-            "clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm,
-            "use_ema": use_ema, "ema_momentum": ema_momentum,
-            "ema_overwrite_frequency": ema_overwrite_frequency, "jit_compile": jit_compile,
-            "name": name,
-        }
-        return self
+        check = _validation.check_hyperparameter
+        if not callable(learning_rate):
+            check("learning_rate", learning_rate, expected="a float or an optax schedule", low=0.0, arrays=True)
+        self.learning_rate = learning_rate
+        self.rho = check("rho", rho, low=0.0, high=1.0, high_open=True, arrays=True)
+        self.momentum = check("momentum", momentum, high=1.0, high_open=True, arrays=True)
+        self.epsilon = check("epsilon", epsilon, low=0.0, arrays=True)
+        self.centered = _validation.check_flag("centered", centered)
+        optional = dict(expected="a float or None", optional=True, arrays=True)
+        self.weight_decay = check("weight_decay", weight_decay, low=0.0, **optional)
+        self.clipnorm = check("clipnorm", clipnorm, **optional)
+        self.clipvalue = check("clipvalue", clipvalue, **optional)
+        self.global_clipnorm = check("global_clipnorm", global_clipnorm, **optional)
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(
+                "At most one of `clipnorm` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}."
+            )
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.jit_compile = jit_compile
+        self.name = name
+
+    # --- optax -----------------------------------------------------------------------------
+
+    def _chain(self) -> optax.GradientTransformationExtraArgs:
+        """Keras's steps as optax pieces; built per call (closures only, nothing compiled)."""
+
+        def number(x: Scalar | None) -> Scalar | None:  # Python ints compute as floats
+            return float(x) if isinstance(x, (int, np.integer)) and not isinstance(x, bool) else x
+
+        return keras_chain(
+            self.learning_rate,
+            clip_gradients(number(self.clipnorm), number(self.clipvalue), number(self.global_clipnorm)),
+            scale_by_keras_rms(number(self.rho), number(self.momentum), number(self.epsilon), self.centered),
+            decay_weights(number(self.weight_decay)),
+        )
+
+    def init(self, params: optax.Params) -> RMSpropState:
+        """Zero slots and count for ``params`` (optax's ``init``)."""
+        state = self._chain().init(params)
+        rms = state.inner[1]
+        return RMSpropState(state.count, rms.nu, rms.mu, rms.momentum)
+
+    def update(
+        self, updates: optax.Updates, state: RMSpropState, params: optax.Params | None = None, **extra_args: Any
+    ) -> tuple[optax.Updates, RMSpropState]:
+        """The updates to add to ``params`` and the next state (optax's ``update``).
+
+        ``params`` is needed with ``weight_decay``; extra keyword arguments are ignored.
+        """
+        if self.weight_decay is not None and params is None:
+            raise ValueError("RMSprop(weight_decay=...) needs the parameters: call update(grads, state, params).")
+        inner = (optax.EmptyState(), ScaleByKerasRmsState(state.nu, state.mu, state.momentum), optax.EmptyState())
+        updates, new = self._chain().update(updates, KerasChainState(state.count, inner), params)
+        rms = new.inner[1]
+        return updates, RMSpropState(new.count, rms.nu, rms.mu, rms.momentum)
+
+    def as_optax(self) -> optax.GradientTransformationExtraArgs:
+        """This optimizer as a real ``optax.GradientTransformationExtraArgs`` (same ``init``/``update``).
+
+        For code that checks ``isinstance(tx, optax.GradientTransformation)``; optax's own
+        combinators take an ``RMSprop`` directly.
+        """
+        return optax.GradientTransformationExtraArgs(self.init, self.update)
+
+    # --- Keras -----------------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
         """tf-keras 2.21's ``RMSprop.get_config()``: same keys, order and values.
@@ -280,10 +369,11 @@ class RMSprop(optax.GradientTransformation):
         variable), a schedule as ``schedules.serialize(schedule)``'s dict.
 
         Raises:
-          TypeError: the learning rate is a plain optax schedule (no Keras config).
+          TypeError: the learning rate is a plain optax schedule (no Keras config) or traced.
         """
-        config = dict(self._arguments, is_legacy_optimizer=False)
-        config["learning_rate"] = _serialize_learning_rate(config["learning_rate"])
+        config = {key: getattr(self, key) for key in _CONFIG_KEYS if key != "is_legacy_optimizer"}
+        config["is_legacy_optimizer"] = False
+        config["learning_rate"] = _serialize_learning_rate(self.learning_rate)
         return {key: config[key] for key in _CONFIG_KEYS}
 
     @classmethod
@@ -297,45 +387,67 @@ class RMSprop(optax.GradientTransformation):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
-    @classmethod
-    def _make(cls, iterable: Any) -> optax.GradientTransformation:
-        # ``_replace(init=...)`` builds new functions: the result no longer is Keras's RMSprop
-        # and has no config, so it is a plain GradientTransformation.
-        return optax.GradientTransformation._make(iterable)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # copy/deepcopy/pickle rebuild from the arguments (the default would pass init/update
-        # to __new__ as if they were the learning rate and rho)
-        return (_rebuild, (type(self), self._arguments))
-
     def __repr__(self) -> str:
-        shown = (f"{key}={value!r}" for key, value in self._arguments.items()
-                 if not _is_default(value, _KERAS_DEFAULTS[key]))
+        defaults = inspect.signature(type(self)).parameters
+        shown = (f"{key}={getattr(self, key)!r}" for key, param in defaults.items()
+                 if not _is_default(getattr(self, key), param.default))
         return f"{type(self).__name__}({', '.join(shown)})"
 
-
-def _make_property(key: str) -> property:
-    return property(lambda self: self._arguments[key],
-                    doc=f"The ``{key}`` this optimizer was built with (Keras's attribute).")
-
-
-for _key in _KERAS_DEFAULTS:
-    setattr(RMSprop, _key, _make_property(_key))
-del _key
 
 # inspect.signature (and so optax.inject_hyperparams) sees Keras's named arguments only: the
 # catch-all **kwargs exists to give Keras's errors for its removed arguments.
 RMSprop.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [param for name, param in inspect.signature(RMSprop.__new__).parameters.items()
-     if name not in ("cls", "kwargs")])
-
-# A pytree node without children: transformations hold functions, not arrays, and rebuilding
-# one through __new__ (as JAX does for a NamedTuple) would misread init/update as arguments.
-jax.tree_util.register_pytree_node(RMSprop, lambda opt: ((), opt), lambda opt, _: opt)
+    [param for name, param in inspect.signature(RMSprop.__init__).parameters.items() if name not in ("self", "kwargs")]
+)
 
 
-def _rebuild(cls: type[RMSprop], arguments: dict[str, Any]) -> RMSprop:
-    return cls(**arguments)
+def rmsprop(
+    learning_rate: LearningRate = 0.001,
+    rho: Scalar = 0.9,
+    momentum: Scalar = 0.0,
+    epsilon: Scalar = 1e-7,
+    centered: bool = False,
+    *,
+    clipvalue: Scalar | None = None,
+    clipnorm: Scalar | None = None,
+    global_clipnorm: Scalar | None = None,
+    weight_decay: Scalar | None = None,
+) -> RMSprop:
+    r"""RMSprop with Keras 2's update rule, defaults and gradient clipping, under optax's name.
+
+    The same optimizer as :class:`RMSprop` (see it for the formula, the checks and the
+    differences from Keras), with optax's argument order: the Keras-only options are
+    keyword-only and the EMA/config-only arguments are absent.
+
+    Formula::
+
+        ν ← ρ·ν + (1 - ρ)·g²;   Δ = lr · g / sqrt(ν + ε)   (centered: ν - μ² + ε)
+        update = -Δ, or -m with m ← momentum·m + Δ
+
+    Args:
+      learning_rate, rho, momentum, epsilon, centered, clipvalue, clipnorm, global_clipnorm,
+        weight_decay: as in :class:`RMSprop`.
+
+    Returns:
+      An :class:`RMSprop` (optax ``init``/``update``; ``.as_optax()`` for an optax tuple).
+
+    Example:
+      >>> import jax.numpy as jnp, optax
+      >>> opt = rmsprop(learning_rate=0.1)
+      >>> params = jnp.array(10.0)
+      >>> updates, state = opt.update(params, opt.init(params))  # g = θ for θ²/2
+      >>> print(optax.apply_updates(params, updates))
+      9.683772
+
+    Keras: ``tf.keras.optimizers.RMSprop``.
+
+    Differs from Keras: as :class:`RMSprop`.
+    """
+    return RMSprop(learning_rate, rho, momentum, epsilon, centered, weight_decay=weight_decay,
+                   clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+
+
+# --- helpers -------------------------------------------------------------------------------
 
 
 def _is_default(value: Any, default: Any) -> bool:
@@ -401,268 +513,3 @@ def _check_keras_only(kwargs: dict[str, Any], *, use_ema: Any, name: Any) -> Non
         raise TypeError(f"`name` must be a string. Received: name={name!r}.")
 
 
-# --- the update --------------------------------------------------------------------------
-
-
-def _transformation(
-    learning_rate: Scalar | optax.Schedule,
-    rho: Scalar,
-    momentum: Scalar,
-    epsilon: Scalar,
-    centered: bool,
-    *,
-    clipvalue: Scalar | None,
-    clipnorm: Scalar | None,
-    global_clipnorm: Scalar | None,
-    weight_decay: Scalar | None,
-) -> tuple[optax.TransformInitFn, optax.TransformUpdateFn]:
-    """The ``init`` and ``update`` functions of RMSprop with these (checked) hyperparameters."""
-    _check_hyperparameters(
-        learning_rate=learning_rate,
-        rho=rho,
-        momentum=momentum,
-        epsilon=epsilon,
-        centered=centered,
-        clipvalue=clipvalue,
-        clipnorm=clipnorm,
-        global_clipnorm=global_clipnorm,
-        weight_decay=weight_decay,
-    )
-    use_momentum = isinstance(momentum, jax.Array) or momentum > 0
-    clip = functools.partial(
-        _clip_gradients,
-        rules=((clipnorm, _clip_by_norm), (global_clipnorm, _clip_by_global_norm),
-               (clipvalue, _clip_by_value)),
-    )
-
-    def init_fn(params: optax.Params) -> RMSpropState:
-        def zeros() -> optax.Updates:
-            return jax.tree.map(jnp.zeros_like, params)
-
-        return RMSpropState(
-            count=jnp.zeros([], jnp.int32),
-            nu=zeros(),
-            mu=zeros() if centered else None,
-            momentum=zeros() if use_momentum else None,
-        )
-
-    def update_fn(
-        updates: optax.Updates, state: RMSpropState, params: optax.Params | None = None
-    ) -> tuple[optax.Updates, RMSpropState]:
-        if weight_decay is not None and params is None:
-            raise ValueError("rmsprop(weight_decay=...) needs the parameters: call "
-                             "update(grads, state, params).")
-        lr = _learning_rate_at(learning_rate, state.count)
-        grads = jax.tree.map(lambda g, nu: jnp.asarray(g).astype(nu.dtype), updates, state.nu)
-        grads = clip(grads)
-        step = functools.partial(
-            _leaf_step,
-            lr=lr,
-            rho=rho,
-            one_minus_rho=1 - rho,
-            epsilon=epsilon,
-            momentum=momentum,
-        )
-        leaves, treedef = jax.tree.flatten(grads)
-
-        def slot_leaves(tree: optax.Updates | None) -> list[jax.Array | None]:
-            return [None] * len(leaves) if tree is None else treedef.flatten_up_to(tree)
-
-        slots = (slot_leaves(state.nu), slot_leaves(state.mu), slot_leaves(state.momentum))
-        stepped = [step(*leaf) for leaf in zip(leaves, *slots)]
-        new_updates, nu, mu, m = (
-            treedef.unflatten([out[i] for out in stepped]) for i in range(4)
-        )
-        if weight_decay is not None:
-            new_updates = jax.tree.map(
-                functools.partial(_with_weight_decay, lr=lr, weight_decay=weight_decay),
-                new_updates, params)
-        new_state = RMSpropState(
-            count=optax.safe_int32_increment(state.count),
-            nu=nu,
-            mu=mu if centered else None,
-            momentum=m if use_momentum else None,
-        )
-        return new_updates, new_state
-
-    # Compiled, so that an eager ``update`` is one dispatch (optax's transformations run op by
-    # op); inside the user's jitted step it is inlined.
-    return init_fn, jax.jit(update_fn)
-
-
-def _learning_rate_at(learning_rate: Scalar | optax.Schedule, count: jax.Array) -> jax.Array:
-    """The learning rate of the update at ``count``: ``schedule(count)``, or float32 ``lr``."""
-    if callable(learning_rate):
-        return jnp.asarray(learning_rate(count))
-    return jnp.asarray(learning_rate, jnp.float32)
-
-
-def _leaf_step(
-    g: jax.Array,
-    nu: jax.Array,
-    mu: jax.Array | None,
-    m: jax.Array | None,
-    *,
-    lr: jax.Array,
-    rho: Scalar,
-    one_minus_rho: Scalar,
-    epsilon: Scalar,
-    momentum: Scalar,
-) -> tuple[jax.Array, jax.Array, jax.Array | None, jax.Array | None]:
-    """One parameter's ``(update, ν, μ, m)``, in Keras's order of operations and its dtype."""
-    dtype = nu.dtype
-
-    def cast(x: Scalar) -> jax.Array:
-        return jnp.asarray(x, dtype)
-
-    nu = cast(rho) * nu + cast(one_minus_rho) * jnp.square(g)
-    if mu is None:
-        denominator = nu + cast(epsilon)
-    else:
-        mu = cast(rho) * mu + cast(one_minus_rho) * g
-        denominator = nu - jnp.square(mu) + cast(epsilon)
-    delta = cast(lr) * g * jax.lax.rsqrt(denominator)
-    if m is None:
-        return -delta, nu, mu, m
-    m = cast(momentum) * m + delta
-    if isinstance(momentum, jax.Array):  # a run-time value: <= 0 means "off", as in Keras
-        m = jnp.where(momentum > 0, m, delta)
-    return -m, nu, mu, m
-
-
-def _with_weight_decay(
-    update: jax.Array, param: jax.Array, *, lr: jax.Array, weight_decay: Scalar
-) -> jax.Array:
-    """The update that takes ``θ`` to ``(θ - θ·wd·lr) + update``, Keras's two assignments.
-
-    Keras first decays the variable (``θ₁ = θ - θ·wd·lr``, in the variable's dtype), then
-    applies the RMSprop step to ``θ₁``. Returning ``θ₂ - θ`` rather than ``update - θ·wd·lr``
-    makes ``optax.apply_updates`` land on Keras's ``θ₂`` exactly whenever ``θ₂ - θ`` is exact
-    (``θ₂`` within a factor 2 of ``θ``: every ordinary step).
-    """
-    dtype = update.dtype
-    theta = jnp.asarray(param).astype(dtype)
-    decayed = theta - theta * jnp.asarray(weight_decay, dtype) * jnp.asarray(lr, dtype)
-    return (decayed + update) - theta
-
-
-# --- gradient clipping (Keras's `_clip_gradients`) -----------------------------------------
-
-_ClipRule = Callable[[optax.Updates, Scalar], optax.Updates]
-
-
-def _clip_gradients(
-    grads: optax.Updates, rules: tuple[tuple[Scalar | None, _ClipRule], ...]
-) -> optax.Updates:
-    """Apply the first enabled ``(threshold, rule)``; a threshold that is None or <= 0 is off.
-
-    A traced threshold (``optax.inject_hyperparams``) is tested at run time with ``where``.
-    """
-    if not rules:
-        return grads
-    (threshold, rule), rest = rules[0], rules[1:]
-    if threshold is None:
-        return _clip_gradients(grads, rest)
-    if not isinstance(threshold, jax.core.Tracer):
-        return rule(grads, threshold) if threshold > 0 else _clip_gradients(grads, rest)
-    return jax.tree.map(
-        functools.partial(jnp.where, threshold > 0),
-        rule(grads, threshold),
-        _clip_gradients(grads, rest),
-    )
-
-
-def _accumulation_dtype(*dtypes: jnp.dtype) -> jnp.dtype:
-    """The dtype norms are accumulated in: the widest of ``dtypes``, at least float32."""
-    return functools.reduce(jnp.promote_types, dtypes, jnp.dtype(jnp.float32))
-
-
-def _clip_by_norm(grads: optax.Updates, clipnorm: Scalar) -> optax.Updates:
-    """``g·c / max(‖g‖₂, c)`` for each gradient ``g`` (``tf.clip_by_norm``)."""
-
-    def clip(g: jax.Array) -> jax.Array:
-        acc = _accumulation_dtype(g.dtype)
-        g_acc, c = g.astype(acc), jnp.asarray(clipnorm, acc)
-        norm = jnp.sqrt(jnp.sum(jnp.square(g_acc)))
-        return (g_acc * c / jnp.maximum(norm, c)).astype(g.dtype)
-
-    return jax.tree.map(clip, grads)
-
-
-def _clip_by_global_norm(grads: optax.Updates, clipnorm: Scalar) -> optax.Updates:
-    """Every gradient times ``c·min(1/n, 1/c)``, ``n`` the global norm (``tf.clip_by_global_norm``).
-
-    A non-finite ``n`` makes every gradient NaN, as in TensorFlow.
-    """
-    leaves = jax.tree.leaves(grads)
-    acc = _accumulation_dtype(*(g.dtype for g in leaves))
-    norm = jnp.sqrt(sum((jnp.sum(jnp.square(g.astype(acc))) for g in leaves), jnp.zeros([], acc)))
-    c = jnp.asarray(clipnorm, acc)
-    scale = c * jnp.minimum(1 / norm, 1 / c) + (norm - norm)
-    return jax.tree.map(lambda g: g * scale.astype(g.dtype), grads)
-
-
-def _clip_by_value(grads: optax.Updates, clipvalue: Scalar) -> optax.Updates:
-    """Every element clipped to ``[-v, v]`` (``tf.clip_by_value``)."""
-
-    def clip(g: jax.Array) -> jax.Array:
-        v = jnp.asarray(clipvalue, g.dtype)
-        return jnp.minimum(jnp.maximum(g, -v), v)
-
-    return jax.tree.map(clip, grads)
-
-
-# --- argument checks (at construction, i.e. at trace time) --------------------------------
-
-
-def _check_hyperparameters(
-    *,
-    learning_rate: Any,
-    rho: Any,
-    momentum: Any,
-    epsilon: Any,
-    centered: Any,
-    clipvalue: Any,
-    clipnorm: Any,
-    global_clipnorm: Any,
-    weight_decay: Any = None,
-) -> None:
-    """Raise ``TypeError``/``ValueError``, naming the argument, for values that mean nothing."""
-    if not callable(learning_rate):
-        _check_scalar("learning_rate", learning_rate, "a float or an optax schedule")
-    for name, value in (("rho", rho), ("momentum", momentum), ("epsilon", epsilon)):
-        _check_scalar(name, value, "a float")
-    optional = (("clipvalue", clipvalue), ("clipnorm", clipnorm),
-                ("global_clipnorm", global_clipnorm), ("weight_decay", weight_decay))
-    for name, value in optional:
-        if value is not None:
-            _check_scalar(name, value, "a float or None")
-    if not isinstance(centered, (bool, np.bool_)):
-        raise TypeError(
-            f"`centered` must be a bool. Received: centered={centered!r} "
-            f"(of type {type(centered).__name__})."
-        )
-    if clipnorm is not None and global_clipnorm is not None:
-        raise ValueError(
-            "At most one of `clipnorm` and `global_clipnorm` can be set. "
-            f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}."
-        )
-
-
-def _check_scalar(name: str, value: Any, expected: str) -> None:
-    """Check that ``value`` is a real, scalar and (when concrete) finite number."""
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    is_array = isinstance(value, (jax.Array, np.ndarray)) and (
-        jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)
-    )
-    if not (is_number or is_array):
-        raise TypeError(
-            f"`{name}` must be {expected}. Received: {name}={value!r} "
-            f"(of type {type(value).__name__})."
-        )
-    if np.ndim(value) != 0:
-        raise ValueError(
-            f"`{name}` must be a scalar. Received: {name} of shape {np.shape(value)}."
-        )
-    if not isinstance(value, jax.core.Tracer) and not np.isfinite(float(value)):
-        raise ValueError(f"`{name}` must be finite. Received: {name}={value}.")

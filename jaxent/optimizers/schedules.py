@@ -31,9 +31,8 @@ Deliberate differences from tf-keras (each checked at construction):
 from __future__ import annotations
 
 import abc
-import dataclasses
+import inspect
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxent import _serialization
+from jaxent import _serialization, _validation
+from jaxent._objects import Module
 
 __all__ = [
     "LearningRateSchedule",
@@ -56,21 +56,25 @@ __all__ = [
 ]
 
 
-class LearningRateSchedule(abc.ABC):
+class LearningRateSchedule(Module):
     """Base class: a schedule is called on the step count and has a Keras config.
 
-    Subclasses define ``__call__(step)`` and ``get_config()``; ``from_config(config)`` calls
-    the constructor with the config's entries (as ``keras.optimizers.schedules
-    .LearningRateSchedule`` does).
+    A frozen :class:`jaxent._objects.Module` without arrays: equal by value (types included),
+    hashable, usable as a static argument of ``jax.jit``, picklable. Subclasses set their
+    constructor arguments as attributes of the same names and define ``__call__(step)``;
+    ``get_config()`` returns those attributes in the constructor's order, and
+    ``from_config(config)`` calls the constructor with the config's entries (as
+    ``keras.optimizers.schedules.LearningRateSchedule`` does).
     """
 
     @abc.abstractmethod
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         """The learning rate at ``step`` (float32, the shape of ``step``)."""
 
-    @abc.abstractmethod
     def get_config(self) -> dict[str, Any]:
-        """tf-keras 2.21's config dict of this schedule."""
+        """tf-keras 2.21's config dict of this schedule: the constructor's arguments, in order."""
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        return {n: getattr(self, n) for n in names}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
@@ -126,33 +130,16 @@ def _half_cosine(fraction: jax.Array) -> jax.Array:
     return _c(0.5) * (_c(1.0) + jnp.cos(_c(_PI) * fraction))
 
 
-# --- argument checks -------------------------------------------------------------------------
+# --- argument checks (the one path: jaxent._validation) -------------------------------------
 
 
-def _real(cls: str, name: str, value: Any) -> None:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{cls}: `{name}` must be a real number. Received: {name}={value!r} "
-                        f"(of type {type(value).__name__}).")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{cls}: `{name}` must be finite. Received: {name}={value}.")
+def _number(name: str, value: Any, **bounds: Any) -> Any:
+    """A finite real number (a Python or NumPy scalar), returned as given."""
+    return _validation.check_hyperparameter(name, value, expected="a real number", **bounds)
 
 
-def _positive(cls: str, name: str, value: Any) -> None:
-    _real(cls, name, value)
-    if not value > 0:
-        raise ValueError(f"{cls}: `{name}` must be > 0 (Keras divides by it). "
-                         f"Received: {name}={value}.")
-
-
-def _flag(cls: str, name: str, value: Any) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{cls}: `{name}` must be a bool. Received: {name}={value!r} "
-                        f"(of type {type(value).__name__}).")
-
-
-def _name(cls: str, value: Any) -> None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{cls}: `name` must be a string or None. Received: name={value!r}.")
+def _positive(name: str, value: Any) -> Any:
+    return _number(name, value, low=0.0, low_open=True)
 
 
 def _as_tuple(values: Sequence[Any]) -> tuple[Any, ...]:
@@ -162,30 +149,16 @@ def _as_tuple(values: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(v.item() if isinstance(v, np.generic) else v for v in values)
 
 
-class _Schedule(LearningRateSchedule):
-    """Shared by the frozen dataclasses below: the config is the dataclass fields, in order."""
-
-    def get_config(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-
-
-@dataclasses.dataclass(frozen=True)
-class _StepDecay(_Schedule):
+class _StepDecay(LearningRateSchedule):
     """The arguments of the decays driven by ``step / decay_steps`` (exponential, inverse time)."""
 
-    initial_learning_rate: float
-    decay_steps: float
-    decay_rate: float
-    staircase: bool = False
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        cls = type(self).__name__
-        _real(cls, "initial_learning_rate", self.initial_learning_rate)
-        _positive(cls, "decay_steps", self.decay_steps)
-        _real(cls, "decay_rate", self.decay_rate)
-        _flag(cls, "staircase", self.staircase)
-        _name(cls, self.name)
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str | None = None) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_rate = _number("decay_rate", decay_rate)
+        self.staircase = _validation.check_flag("staircase", staircase)
+        self.name = _validation.check_name(name)
 
     def _exponent(self, step: jax.typing.ArrayLike) -> jax.Array:
         """``step / decay_steps``, floored with ``staircase``."""
@@ -196,7 +169,6 @@ class _StepDecay(_Schedule):
 # --- the schedules ---------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
 class ExponentialDecay(_StepDecay):
     """``initial_learning_rate · decay_rate ** (step / decay_steps)`` (``keras.optimizers.schedules.ExponentialDecay``).
 
@@ -217,8 +189,7 @@ class ExponentialDecay(_StepDecay):
         return _c(self.initial_learning_rate) * jnp.power(_c(self.decay_rate), self._exponent(step))
 
 
-@dataclasses.dataclass(frozen=True, init=False)
-class PiecewiseConstantDecay(_Schedule):
+class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[i]`` on the ``i``-th interval of ``boundaries`` (``keras.optimizers.schedules.PiecewiseConstantDecay``).
 
     ``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while ``boundaries[i-1] <
@@ -235,13 +206,8 @@ class PiecewiseConstantDecay(_Schedule):
       1.0 0.5 0.5 0.1
     """
 
-    boundaries: tuple[float, ...]
-    values: tuple[float, ...]
-    name: str | None = None
-
     def __init__(self, boundaries: Sequence[float], values: Sequence[float],
                  name: str | None = None) -> None:
-        cls = type(self).__name__
         boundaries, values = _as_tuple(boundaries), _as_tuple(values)
         if len(boundaries) != len(values) - 1:
             raise ValueError(
@@ -250,16 +216,14 @@ class PiecewiseConstantDecay(_Schedule):
                 f"values={list(values)} of length {len(values)}."
             )
         for i, b in enumerate(boundaries):
-            _real(cls, f"boundaries[{i}]", b)
+            _number(f"boundaries[{i}]", b)
         for i, v in enumerate(values):
-            _real(cls, f"values[{i}]", v)
+            _number(f"values[{i}]", v)
         if any(b > c for b, c in zip(boundaries, boundaries[1:])):
-            raise ValueError(f"{cls}: `boundaries` must be non-decreasing. "
-                             f"Received: boundaries={list(boundaries)}.")
-        _name(cls, name)
-        object.__setattr__(self, "boundaries", boundaries)
-        object.__setattr__(self, "values", values)
-        object.__setattr__(self, "name", name)
+            raise ValueError(f"`boundaries` must be non-decreasing. Received: boundaries={list(boundaries)}.")
+        self.boundaries = boundaries
+        self.values = values
+        self.name = _validation.check_name(name)
 
     def get_config(self) -> dict[str, Any]:
         return {"boundaries": list(self.boundaries), "values": list(self.values),
@@ -281,8 +245,7 @@ class PiecewiseConstantDecay(_Schedule):
         return jnp.asarray(self.values, jnp.float32)[index]
 
 
-@dataclasses.dataclass(frozen=True)
-class PolynomialDecay(_Schedule):
+class PolynomialDecay(LearningRateSchedule):
     """Polynomial decay from ``initial_learning_rate`` to ``end_learning_rate`` (``keras.optimizers.schedules.PolynomialDecay``).
 
     ``(lr0 - end) · (1 - step / decay_steps) ** power + end``, with the step capped at
@@ -300,21 +263,14 @@ class PolynomialDecay(_Schedule):
       0.0325
     """
 
-    initial_learning_rate: float
-    decay_steps: float
-    end_learning_rate: float = 0.0001
-    power: float = 1.0
-    cycle: bool = False
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        cls = type(self).__name__
-        _real(cls, "initial_learning_rate", self.initial_learning_rate)
-        _positive(cls, "decay_steps", self.decay_steps)
-        _real(cls, "end_learning_rate", self.end_learning_rate)
-        _real(cls, "power", self.power)
-        _flag(cls, "cycle", self.cycle)
-        _name(cls, self.name)
+    def __init__(self, initial_learning_rate: float, decay_steps: float, end_learning_rate: float = 0.0001,
+                 power: float = 1.0, cycle: bool = False, name: str | None = None) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.end_learning_rate = _number("end_learning_rate", end_learning_rate)
+        self.power = _number("power", power)
+        self.cycle = _validation.check_flag("cycle", cycle)
+        self.name = _validation.check_name(name)
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         s, decay_steps = _step(step), _c(self.decay_steps)
@@ -328,7 +284,6 @@ class PolynomialDecay(_Schedule):
         return _mul(lr0 - end, jnp.power(_c(1.0) - p, _c(self.power))) + end
 
 
-@dataclasses.dataclass(frozen=True)
 class InverseTimeDecay(_StepDecay):
     """``initial_learning_rate / (1 + decay_rate · step / decay_steps)`` (``keras.optimizers.schedules.InverseTimeDecay``).
 
@@ -347,8 +302,7 @@ class InverseTimeDecay(_StepDecay):
         return _div(_c(self.initial_learning_rate), _c(1.0) + _mul(_c(self.decay_rate), self._exponent(step)))
 
 
-@dataclasses.dataclass(frozen=True)
-class CosineDecay(_Schedule):
+class CosineDecay(LearningRateSchedule):
     """Cosine decay, with optional linear warmup (``keras.optimizers.schedules.CosineDecay``).
 
     Without warmup (``warmup_target=None``)::
@@ -372,25 +326,15 @@ class CosineDecay(_Schedule):
       0.05 0.1 0.049999997
     """
 
-    initial_learning_rate: float
-    decay_steps: float
-    alpha: float = 0.0
-    name: str | None = None
-    warmup_target: float | None = None
-    warmup_steps: float = 0
-
-    def __post_init__(self) -> None:
-        cls = type(self).__name__
-        _real(cls, "initial_learning_rate", self.initial_learning_rate)
-        _positive(cls, "decay_steps", self.decay_steps)
-        _real(cls, "alpha", self.alpha)
-        _name(cls, self.name)
-        if self.warmup_target is not None:
-            _real(cls, "warmup_target", self.warmup_target)
-        _real(cls, "warmup_steps", self.warmup_steps)
-        if self.warmup_steps < 0:
-            raise ValueError(f"{cls}: `warmup_steps` must be >= 0. "
-                             f"Received: warmup_steps={self.warmup_steps}.")
+    def __init__(self, initial_learning_rate: float, decay_steps: float, alpha: float = 0.0,
+                 name: str | None = None, warmup_target: float | None = None, warmup_steps: float = 0) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.alpha = _number("alpha", alpha)
+        self.name = _validation.check_name(name)
+        self.warmup_target = _validation.check_hyperparameter(
+            "warmup_target", warmup_target, expected="a real number or None", optional=True)
+        self.warmup_steps = _number("warmup_steps", warmup_steps, low=0.0)
 
     def _decay(self, s: jax.Array, decay_steps: jax.Array, decay_from: jax.Array) -> jax.Array:
         # Keras forms (1 - alpha) from the Python float before rounding it to float32
@@ -409,8 +353,7 @@ class CosineDecay(_Schedule):
                          self._decay(s - warmup_steps, decay_steps, target))
 
 
-@dataclasses.dataclass(frozen=True)
-class CosineDecayRestarts(_Schedule):
+class CosineDecayRestarts(LearningRateSchedule):
     """Cosine decay with warm restarts, SGDR (``keras.optimizers.schedules.CosineDecayRestarts``).
 
     The first period lasts ``first_decay_steps`` steps, each next one ``t_mul`` times longer;
@@ -431,21 +374,14 @@ class CosineDecayRestarts(_Schedule):
       0.1 0.049999997 0.1 0.049999997 0.1
     """
 
-    initial_learning_rate: float
-    first_decay_steps: float
-    t_mul: float = 2.0
-    m_mul: float = 1.0
-    alpha: float = 0.0
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        cls = type(self).__name__
-        _real(cls, "initial_learning_rate", self.initial_learning_rate)
-        _positive(cls, "first_decay_steps", self.first_decay_steps)
-        _positive(cls, "t_mul", self.t_mul)
-        _real(cls, "m_mul", self.m_mul)
-        _real(cls, "alpha", self.alpha)
-        _name(cls, self.name)
+    def __init__(self, initial_learning_rate: float, first_decay_steps: float, t_mul: float = 2.0,
+                 m_mul: float = 1.0, alpha: float = 0.0, name: str | None = None) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.first_decay_steps = _positive("first_decay_steps", first_decay_steps)
+        self.t_mul = _positive("t_mul", t_mul)
+        self.m_mul = _number("m_mul", m_mul)
+        self.alpha = _number("alpha", alpha)
+        self.name = _validation.check_name(name)
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         fraction = _div(_step(step), _c(self.first_decay_steps))
