@@ -95,7 +95,7 @@ def test_from_config_rebuilds_the_same_trajectory():
 
 
 def test_plain_optax_schedule_has_no_keras_config():
-    opt = rmsprop(learning_rate=optax.linear_schedule(0.1, 0.0, 10))
+    opt = RMSprop(learning_rate=optax.linear_schedule(0.1, 0.0, 10))
     assert last_params(opt).shape == (3,)  # it trains
     with pytest.raises(TypeError, match="plain optax schedule, which has no Keras config"):
         opt.get_config()
@@ -111,7 +111,7 @@ def test_rmsprop_instances_are_optax_transformations_with_keras_attributes():
     assert (opt.learning_rate, opt.momentum, opt.rho, opt.name, opt.use_ema) == (
         0.05, 0.9, 0.9, "opt", False)
     assert repr(opt) == "RMSprop(learning_rate=0.05, momentum=0.9, name='opt')"
-    assert repr(rmsprop()) == "RMSprop()"
+    assert repr(RMSprop()) == "RMSprop()"
     chained = optax.chain(optax.clip(1.0), opt)
     assert last_params(chained).shape == (3,)
 

@@ -504,10 +504,10 @@ def test_nonfinite_global_norm_makes_every_gradient_nan():
 # --- a real optax citizen ---------------------------------------------------------------
 
 
-def test_rmsprop_returns_keras_rmsprop_class_with_the_same_updates():
-    # RMSprop is Keras's class (its constructor and config); rmsprop(...) builds one
+def test_rmsprop_returns_the_optax_form_of_keras_rmsprop_with_the_same_updates():
+    # RMSprop is Keras's class (a frozen object with its config); rmsprop(...) is its optax tuple
     opt = rmsprop(0.01, momentum=0.9, centered=True, clipnorm=1.0)
-    assert isinstance(opt, RMSprop) and isinstance(opt.as_optax(), optax.GradientTransformation)
+    assert type(opt) is optax.GradientTransformationExtraArgs
     keras_opt = RMSprop(0.01, momentum=0.9, centered=True, clipnorm=1.0)
     got, _ = run_steps(opt, THETA0, GRADS3)
     want, _ = run_steps(keras_opt, THETA0, GRADS3)

@@ -412,7 +412,7 @@ def rmsprop(
     clipnorm: Scalar | None = None,
     global_clipnorm: Scalar | None = None,
     weight_decay: Scalar | None = None,
-) -> RMSprop:
+) -> optax.GradientTransformationExtraArgs:
     r"""RMSprop with Keras 2's update rule, defaults and gradient clipping, under optax's name.
 
     The same optimizer as :class:`RMSprop` (see it for the formula, the checks and the
@@ -429,7 +429,9 @@ def rmsprop(
         weight_decay: as in :class:`RMSprop`.
 
     Returns:
-      An :class:`RMSprop` (optax ``init``/``update``; ``.as_optax()`` for an optax tuple).
+      An ``optax.GradientTransformationExtraArgs`` (``RMSprop(...).as_optax()``): the optax
+      contract, a tuple of ``init``/``update`` functions. The :class:`RMSprop` object itself is
+      the frozen, configurable form (``get_config``, equality by value).
 
     Example:
       >>> import jax.numpy as jnp, optax
@@ -444,7 +446,7 @@ def rmsprop(
     Differs from Keras: as :class:`RMSprop`.
     """
     return RMSprop(learning_rate, rho, momentum, epsilon, centered, weight_decay=weight_decay,
-                   clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+                   clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm).as_optax()
 
 
 # --- helpers -------------------------------------------------------------------------------
