@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxent._inputs import jit_entry
+from jaxent._inputs import as_labels, jit_entry
 
 __all__ = ["class_weight_to_sample_weight"]
 
@@ -43,15 +43,28 @@ def _weight_table(class_weight: Mapping[int, float]) -> np.ndarray:
     return np.asarray(weights, np.float32)
 
 
+_NOT_A_CLASS = -1
+"""The id given to a sample whose label is NaN: outside ``[0, n)``, so its weight is NaN."""
+
+
 def _class_ids(y_true: jax.Array) -> jax.Array:
-    """The class of each sample: argmax of one-hot rows, else the rounded label (tf-keras's rule)."""
+    """The class of each sample: argmax of one-hot rows, else the rounded label (tf-keras's rule).
+
+    Integer labels are widened first (:func:`jaxent._inputs.as_labels`: ``uint8`` labels are
+    compared with ``n`` > 255 classes without wrapping). A NaN label, or a one-hot row holding
+    a NaN, gets an id outside every table, hence weight NaN: XLA's cast would make it class 0
+    and ``jnp.argmax`` would pick the NaN's position, both silently plausible weights.
+    """
     if y_true.ndim >= 2 and y_true.shape[-1] > 1:
-        return jnp.argmax(y_true, axis=-1)
+        ids = jnp.argmax(y_true, axis=-1)
+        if jnp.issubdtype(y_true.dtype, jnp.floating):
+            ids = jnp.where(jnp.any(jnp.isnan(y_true), axis=-1), _NOT_A_CLASS, ids)
+        return ids
     labels = y_true[..., 0] if y_true.ndim >= 2 else y_true
     if jnp.issubdtype(labels.dtype, jnp.integer):
-        return labels
+        return as_labels(labels)
     # tf.round rounds half to even, as jnp.round does; int32 holds every valid class id
-    return jnp.round(labels).astype(jnp.int32)
+    return jnp.where(jnp.isnan(labels), _NOT_A_CLASS, jnp.round(labels)).astype(jnp.int32)
 
 
 def class_weight_to_sample_weight(

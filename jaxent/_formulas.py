@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxent import _validation
+from jaxent._inputs import class_ids
 from jaxent._numerics import EPSILON, as_compute, clip_by_value, epsilon_bounds, opaque_constant, promote, safe_abs
 
 # --------------------------------------------------------------------------------------------
@@ -57,29 +58,78 @@ def softmax_ce(labels: jax.Array, logits: jax.Array, axis: int = -1) -> jax.Arra
     return -jnp.sum(labels * jax.nn.log_softmax(logits, axis=axis), axis=axis)
 
 
+# The double where of ignored rows, in the derivative only. A ``where`` on the [..., C] logits
+# before the reduction makes XLA write a masked copy of them (it has several consumers); here
+# the forward pass is the plain expression and only the tangent selects, at the element
+# (log-sum-exp) or row (log-sum) level, so that no 0 * NaN is formed for an ignored row.
+
+
+@jax.custom_jvp
+def _masked_log_sum_exp(shifted: jax.Array, counted: jax.Array) -> jax.Array:
+    """``log(sum(exp(shifted), -1))`` whose derivative is 0 on rows where ``counted`` (``[..., 1]``) is False."""
+    return jnp.log(jnp.sum(jnp.exp(shifted), axis=-1))
+
+
+@_masked_log_sum_exp.defjvp
+def _masked_log_sum_exp_jvp(primals, tangents):
+    (shifted, counted), (shifted_dot, _) = primals, tangents
+    exp = jnp.exp(shifted)
+    total = jnp.sum(exp, axis=-1)
+    # Autodiff's own order (exp * (g / total) once transposed), with ignored rows selected away.
+    return jnp.log(total), jnp.sum(jnp.where(counted, exp, 0) * shifted_dot, axis=-1) / jnp.where(counted[..., 0], total, 1)
+
+
+@jax.custom_jvp
+def _masked_log_sum(probabilities: jax.Array, valid: jax.Array) -> jax.Array:
+    """``log(sum(probabilities, -1))`` whose derivative is 0 on rows where ``valid`` is False."""
+    return jnp.log(jnp.sum(probabilities, axis=-1))
+
+
+@_masked_log_sum.defjvp
+def _masked_log_sum_jvp(primals, tangents):
+    (probabilities, valid), (probabilities_dot, _) = primals, tangents
+    total = jnp.sum(probabilities, axis=-1)
+    return jnp.log(total), jnp.where(valid, jnp.sum(probabilities_dot, axis=-1) / jnp.where(valid, total, 1), 0)
+
+
 def sparse_softmax_ce(
     labels: jax.Array, logits: jax.Array, ignore_class: int | None = None, *, probabilities: bool = False
 ) -> tuple[jax.Array, jax.Array]:
     """Sparse softmax cross entropy over the last axis, and the mask of entries that count.
 
     Returns ``(loss, valid)``: ``valid`` is False where the label equals ``ignore_class`` (loss 0,
-    zero gradient there). A label outside ``[0, C)`` that is not ``ignore_class`` gives NaN, and
-    an error under ``checkify`` when :func:`jaxent.check_labels` is on.
+    zero gradient there). A label outside ``[0, C)`` that is not ``ignore_class``, or a NaN float
+    label, gives NaN, and an error under ``checkify`` when :func:`jaxent.check_labels` is on.
+    Labels are compared as :func:`jaxent._inputs.class_ids` (``uint8`` labels do not wrap at
+    256, a NaN label is not class 0).
+
+    Ignored rows get an exactly zero gradient even when they hold NaN or inf (padding tokens):
+    masking only the result would leave ``0 * d loss / d logits`` in the backward pass, NaN
+    there. The log-sum-exp selects the ignored rows away in its derivative
+    (:func:`_masked_log_sum_exp`), so the forward pass holds no masked copy of the logits; the
+    picked logit needs nothing (its backward scatters the zero cotangent, no product).
 
     With ``probabilities=True``, ``logits`` holds positive scores ``p`` standing for the logits
     ``log(p)``: ``logsumexp(log p) - log p[label]`` is computed as ``log(sum(p)) - log(p[label])``,
     one ``log`` per row instead of a ``log`` and an ``exp`` per element.
     """
     logits = as_compute(logits)
-    labels = jnp.asarray(labels)
+    labels = class_ids(jnp.asarray(labels))
     num_classes = logits.shape[-1]
     _validation.check_sparse_labels(labels, num_classes, ignore_class)
-    in_range = (labels >= 0) & (labels < num_classes)
-    valid = jnp.ones(labels.shape, bool) if ignore_class is None else labels != ignore_class
-    safe_labels = jnp.where(in_range, labels, 0)
+    in_range = (labels >= 0) & (labels < num_classes)  # False for NaN
+    if ignore_class is None:
+        valid, counted = jnp.ones(labels.shape, bool), None
+    else:
+        valid = labels != ignore_class
+        counted = valid[..., None]
+    safe_labels = jnp.where(in_range, labels, 0).astype(jnp.int32)
     if probabilities:
         picked = jnp.take_along_axis(logits, safe_labels[..., None], axis=-1)[..., 0]
-        loss = jnp.log(jnp.sum(logits, axis=-1)) - jnp.log(picked)
+        if counted is None:
+            loss = jnp.log(jnp.sum(logits, axis=-1)) - jnp.log(picked)
+        else:
+            loss = _masked_log_sum(logits, valid) - jnp.log(jnp.where(valid, picked, 1))
     else:
         # The maximum's own gradient cancels between the two terms; stop it so that ties in
         # the maximum do not split a zero.
@@ -88,7 +138,11 @@ def sparse_softmax_ce(
         # Picked from the logits, then shifted: the same rounding as picking from
         # ``logits - shift``, without making XLA materialise the shifted [..., C] array.
         picked = jnp.take_along_axis(logits, safe_labels[..., None], axis=-1) - shift
-        loss = jnp.log(jnp.sum(jnp.exp(logits - shift), axis=-1)) - picked[..., 0]
+        if counted is None:
+            log_sum_exp = jnp.log(jnp.sum(jnp.exp(logits - shift), axis=-1))
+        else:
+            log_sum_exp = _masked_log_sum_exp(logits - shift, counted)
+        loss = log_sum_exp - picked[..., 0]
     loss = jnp.where(in_range, loss, jnp.nan)
     return jnp.where(valid, loss, 0), valid
 
@@ -137,9 +191,7 @@ def keras_sparse_categorical_ce(
     without its class axis, that plus a trailing 1, or be flat, as Keras reshapes them.
     """
     output = as_compute(output)
-    target = jnp.asarray(target)
-    if not jnp.issubdtype(target.dtype, jnp.integer):
-        target = target.astype(jnp.int32)  # floats truncate toward zero, as Keras's cast
+    target = class_ids(jnp.asarray(target))  # floats truncate toward zero, as Keras's cast; NaN stays NaN
     axis = _validation.check_axis(axis, output.ndim, wrap=True)
     output = jnp.moveaxis(output, axis, -1)
     if not from_logits:

@@ -30,7 +30,7 @@ import numpy as np
 
 from jaxent import _validation
 
-__all__ = ["as_array", "as_optional_array", "as_labels", "jit_entry"]
+__all__ = ["as_array", "as_optional_array", "as_labels", "class_ids", "jit_entry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,10 +122,11 @@ def as_labels(labels: jax.Array) -> jax.Array:
     ``uint8`` labels of a 256-class model, or ``ignore_class=-100`` against ``uint8`` labels,
     would otherwise be compared in 8 bits. 64-bit labels (x64 on) stay 64-bit.
     """
-    if jnp.issubdtype(labels.dtype, jnp.integer) and labels.dtype.itemsize < 4 or labels.dtype == jnp.uint32:
-        return labels.astype(jnp.int64 if labels.dtype == jnp.uint32 and jax.config.jax_enable_x64 else jnp.int32)
-    if labels.dtype == jnp.bool_:
+    if (jnp.issubdtype(labels.dtype, jnp.integer) and labels.dtype.itemsize < 4) or labels.dtype == jnp.bool_:
         return labels.astype(jnp.int32)
+    if jnp.issubdtype(labels.dtype, jnp.unsignedinteger):
+        # uint32 (uint64 with x64) compared with a negative ignore_class would wrap as well.
+        return labels.astype(jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
     return labels
 
 
@@ -172,3 +173,17 @@ def jit_entry(*, static: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -
         return call  # type: ignore[return-value]
 
     return decorate
+
+
+def class_ids(labels: jax.Array) -> jax.Array:
+    """Labels as class ids to compare with ``[0, C)``, ``ignore_class`` or an argmax, never silently remapped.
+
+    Integer labels are widened by :func:`as_labels`. Float labels are truncated toward zero
+    (Keras casts them to int64) but kept as floats, in float32 or wider: casting them to an
+    integer type would turn NaN into class 0 (XLA converts NaN to 0), while a NaN float stays
+    NaN, compares unequal to every class and ``ignore_class``, and so gives NaN for its entry.
+    Callers cast to an integer index only after masking the entries out of range.
+    """
+    if not jnp.issubdtype(labels.dtype, jnp.floating):
+        return as_labels(labels)
+    return jnp.trunc(labels.astype(jnp.promote_types(labels.dtype, jnp.float32)))

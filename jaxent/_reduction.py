@@ -16,7 +16,7 @@ Entries whose weight is 0 (including masked ``ignore_class`` positions) are drop
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -121,6 +121,106 @@ def _weighted(values: jax.Array, weights: jax.Array | None) -> jax.Array:
     if weights is None:
         return values
     return jnp.where(weights != 0, values * weights, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Masked inputs: the "double where".
+#
+# ``_weighted`` drops a weight-0 entry from the value, but the formula that produced it has
+# already run: its backward pass multiplies the zero cotangent by ``d loss / d y_pred`` at that
+# entry, which is NaN when ``y_pred`` (or ``y_true``) is NaN or inf there (0 * inf, 0 * NaN).
+# So the inputs of a dropped entry are replaced by a safe value *before* the formula. That is
+# only exact for formulas whose entry ``i`` depends on nothing but slice ``i`` of the inputs
+# along one axis: jaxent's own per-sample formulas, registered here by the modules that define
+# them. A user's ``call`` may mix rows (batch statistics), so its inputs are never touched.
+
+_PER_ENTRY: set[object] = set()
+
+_SAFE_INPUT = 1
+"""The value masked inputs take: finite in every formula (probabilities 1 normalise to 1/C,
+clip to 1 - eps, log to 0; logits 1; regression 1 - 1 = 0)."""
+
+
+def register_per_entry(*computations: object) -> None:
+    """Declare functions or methods whose output entry ``i`` depends only on slice ``i`` of ``y_true``/``y_pred``.
+
+    Only these get their masked inputs replaced (:func:`mask_inputs`); a subclass that overrides
+    one of them is not registered, and keeps its inputs as given.
+    """
+    _PER_ENTRY.update(computations)
+
+
+def is_per_entry(*computations: object) -> bool:
+    """Whether every one of ``computations`` was registered with :func:`register_per_entry`."""
+    return all(computation in _PER_ENTRY for computation in computations)
+
+
+def kept_entries(sample_weight: jax.typing.ArrayLike | None, shape: Sequence[int]) -> jax.Array | None:
+    """Where ``sample_weight``, aligned with per-entry values of ``shape`` the Keras way, is not 0.
+
+    None without weights, or when the weight does not fit ``shape`` (the reduction then raises
+    its own error, or, for a metric, averages over trailing axes first: a per-sample weight of
+    lower rank covers all of its sample's entries, as it does here).
+    """
+    if sample_weight is None:
+        return None
+    weight = jnp.asarray(sample_weight)
+    shape = tuple(shape)
+    adjusted = _adjust_weight_rank(weight, len(shape)) if weight.ndim > 0 else weight
+    if 0 < adjusted.ndim < len(shape):
+        adjusted = adjusted.reshape(adjusted.shape + (1,) * (len(shape) - adjusted.ndim))
+    if adjusted.ndim > 0 and not _fits(adjusted.shape, shape):
+        return None
+    return jnp.broadcast_to(adjusted != 0, shape)
+
+
+def mask_inputs(
+    keep: jax.Array | None, axis: int | None, *inputs: jax.Array
+) -> tuple[jax.Array, ...]:
+    """``inputs`` with every entry feeding a dropped value (``keep`` False) replaced by 1.
+
+    ``keep`` has the shape of the per-entry values, which a formula computes by reducing
+    ``axis`` of its inputs; ``keep`` gets that axis back (size 1) and applies to every input
+    it broadcasts to without changing its shape (sparse labels of another rank pass through:
+    the sparse formulas mask out-of-range labels themselves). With ``axis`` None, or an axis
+    that does not fit, the inputs are returned as they are.
+    """
+    if keep is None or axis is None:
+        return inputs
+    masked = []
+    for x in inputs:
+        ndim = keep.ndim + 1
+        if x.ndim != ndim or not -ndim <= axis < ndim:
+            masked.append(x)
+            continue
+        expanded = jnp.expand_dims(keep, axis % ndim)
+        try:
+            fits = jnp.broadcast_shapes(expanded.shape, x.shape) == x.shape
+        except ValueError:
+            fits = False
+        masked.append(jnp.where(expanded, x, jnp.asarray(_SAFE_INPUT, x.dtype)) if fits else x)
+    return tuple(masked)
+
+
+def mask_weightless_inputs(
+    values_and_mask: Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array | None]],
+    computations: tuple[object, ...],
+    axis: int,
+    y_true: jax.Array,
+    y_pred: jax.Array,
+    sample_weight: jax.typing.ArrayLike | None,
+) -> tuple[jax.Array, jax.Array]:
+    """``y_true``/``y_pred`` with the inputs of weight-0 entries replaced by 1, before ``values_and_mask`` runs.
+
+    What a Loss class or metric calls first: ``computations`` are the functions its values come
+    from (nothing is replaced unless all were registered with :func:`register_per_entry`),
+    ``axis`` the axis they reduce. The values' shape is read with ``eval_shape`` (a trace, no
+    computation), so the weight is aligned with the values exactly as the reduction aligns it.
+    """
+    if sample_weight is None or not is_per_entry(*computations):
+        return y_true, y_pred
+    shape = jax.eval_shape(values_and_mask, y_true, y_pred)[0].shape
+    return mask_inputs(kept_entries(sample_weight, shape), axis, y_true, y_pred)
 
 
 def divide_no_nan(numerator: jax.Array, denominator: jax.Array) -> jax.Array:

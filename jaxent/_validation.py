@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
+from jaxent._inputs import class_ids
 from jaxent._reduction import Reduction
 
 # --------------------------------------------------------------------------------------------
@@ -244,19 +245,31 @@ def label_checks(enabled: bool) -> Iterator[None]:
 def check_label_values(labels: jax.Array, kept: jax.Array, message: str) -> None:
     """Inside :func:`label_checks` (``check_labels=True``), a ``checkify`` check that every label is ``kept``.
 
-    ``message`` has one ``{}`` for the largest label that is not kept. The largest is found by a
-    reduction, not an index, because indexing by a computed position does not shard.
+    ``message`` has one ``{}`` for the largest label that is not kept; a NaN float label is
+    never kept (``kept`` computed by comparisons is False there) and is the one reported, as
+    ``nan``, since the maximum propagates it. Float labels are printed without decimals (the
+    truncated class id, as Keras casts them). The largest is found by a reduction, not an
+    index, because indexing by a computed position does not shard.
     """
     if not _CHECK_LABELS.get() or labels.size == 0:
         return
-    largest_bad = jnp.max(jnp.where(kept, jnp.iinfo(labels.dtype).min, labels))
+    if jnp.issubdtype(labels.dtype, jnp.floating):
+        lowest, message = -jnp.inf, message.replace("{}", "{:.0f}")
+    else:
+        lowest = jnp.iinfo(labels.dtype).min
+    largest_bad = jnp.max(jnp.where(kept, lowest, labels))
     checkify.debug_check(jnp.all(kept), message, largest_bad)
 
 
 def check_sparse_labels(labels: jax.Array, num_classes: int, ignore_class: int | None) -> None:
-    """The opt-in check that sparse ``labels`` lie in ``[0, num_classes)`` or equal ``ignore_class``."""
+    """The opt-in check that sparse ``labels`` lie in ``[0, num_classes)`` or equal ``ignore_class``.
+
+    Labels are compared as class ids (:func:`jaxent._inputs.class_ids`: narrow integers widened,
+    floats truncated), so ``uint8`` labels do not wrap and a NaN label is reported.
+    """
     if not _CHECK_LABELS.get():
         return
+    labels = class_ids(jnp.asarray(labels))
     kept = (labels >= 0) & (labels < num_classes)
     if ignore_class is not None:
         kept = kept | (labels == ignore_class)

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxent import _serialization, _validation
-from jaxent._inputs import as_array, as_optional_array, jit_entry
+from jaxent._inputs import as_array, as_labels, as_optional_array, jit_entry
 from jaxent._objects import Module
 from jaxent._reduction import Reduction, reduce_losses
 
@@ -245,7 +245,12 @@ def _forward_stats(
 
 
 def _label_masks(cfg: _Config, labels: jax.Array, num_classes: int) -> tuple[jax.Array, jax.Array]:
-    """``(in_range, counted)``: labels in ``[0, V)``, and rows that are in range and not ignored."""
+    """``(in_range, counted)``: labels in ``[0, V)``, and rows that are in range and not ignored.
+
+    Compared as int32 (or wider): ``uint8`` labels against ``V = 256`` or ``ignore_class=-100``
+    would wrap in their own dtype.
+    """
+    labels = as_labels(labels)
     in_range = (labels >= 0) & (labels < num_classes)
     counted = in_range if cfg.ignore_class is None else in_range & (labels != cfg.ignore_class)
     return in_range, counted
@@ -266,7 +271,7 @@ def _fused_loss(
     in_range, _ = _label_masks(cfg, labels, num_classes)
     loss = jnp.where(in_range, loss, jnp.nan)
     if cfg.ignore_class is not None:
-        loss = jnp.where(labels != cfg.ignore_class, loss, 0)
+        loss = jnp.where(as_labels(labels) != cfg.ignore_class, loss, 0)
     return loss, (shift, log_sum_exp)
 
 
@@ -309,6 +314,11 @@ def _fused_backward(cfg: _Config, residuals, cotangent: jax.Array):
     _, counted = _label_masks(cfg, labels, num_classes)
     row_scale = jnp.where(counted, cotangent, 0).astype(jnp.float32)
     dtype = jnp.promote_types(features.dtype, kernel.dtype)
+    # The rows that contribute nothing (ignored, out of range, or weight 0 in the Loss class:
+    # a zero cotangent) have zero dlogits, but ``features.T @ dlogits`` would still multiply
+    # a NaN or inf feature there by 0 and poison every column of d kernel. Their features are
+    # zeroed for the kernel's matmul only (the "double where"); the other rows are untouched.
+    kernel_features = jnp.where((row_scale != 0)[:, None], features, jnp.zeros((), features.dtype))
 
     def step(i, carry):
         dfeatures, dkernel, dbias = carry
@@ -320,9 +330,9 @@ def _fused_backward(cfg: _Config, residuals, cotangent: jax.Array):
         # dlogits [N, block] is cast to the matmul dtype (bf16 stays bf16), accumulated in float32.
         dfeatures = dfeatures + _matmul(dlogits, kernel_block, 1, cfg.vocab_axis, dtype)
         if cfg.kernel_layout == "dv":
-            dkernel_block = _matmul(features, dlogits, 0, 0, dtype)  # [D, block]
+            dkernel_block = _matmul(kernel_features, dlogits, 0, 0, dtype)  # [D, block]
         else:
-            dkernel_block = _matmul(dlogits, features, 0, 0, dtype)  # [block, D]
+            dkernel_block = _matmul(dlogits, kernel_features, 0, 0, dtype)  # [block, D]
         dkernel = _accumulate_block(dkernel, dkernel_block, start, cfg.vocab_axis)
         if dbias is not None:
             dbias = _accumulate_block(dbias, jnp.sum(dlogits, axis=0), start, 0)
@@ -449,7 +459,7 @@ def linear_sparse_softmax_cross_entropy(
         z_loss=options["z_loss"],
         axis_name=axis_name,
     )
-    flat_labels = labels.reshape(-1)
+    flat_labels = as_labels(labels.reshape(-1))  # after the dtype check: uint8 is accepted, compared as int32
     with _validation.label_checks(check_labels):
         _validation.check_sparse_labels(flat_labels, _global_vocab_size(vocab, axis_name), cfg.ignore_class)
     # Inside shard_map, give the inputs of the custom_vjp a common type, so that each gradient
@@ -550,5 +560,5 @@ def _reduced_linear_loss(
         kernel_layout=loss.kernel_layout,
         check_labels=loss.check_labels,
     )
-    mask = None if loss.ignore_class is None else labels != loss.ignore_class
+    mask = None if loss.ignore_class is None else as_labels(labels) != loss.ignore_class
     return reduce_losses(values, sample_weight, loss.reduction, mask)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import jax
 
-from jaxent import _formulas, _serialization, _validation, backend
+from jaxent import _formulas, _reduction, _serialization, _validation, backend
 from jaxent._inputs import as_array, as_optional_array, jit_entry
 from jaxent._numerics import result_dtype
 from jaxent._objects import Module, split_keyword_arrays
@@ -241,8 +241,20 @@ class Loss(Module):
 def _reduced_loss(loss: Loss, y_true: jax.Array, y_pred: jax.Array, sample_weight: jax.Array | None) -> jax.Array:
     """A Loss call: the loss is a pytree argument, so JAX's cache keys its static configuration."""
     y_true, y_pred = squeeze_last(y_true, y_pred)
+    y_true, y_pred = _mask_weightless_inputs(loss, y_true, y_pred, sample_weight)
     losses, mask = loss.losses_and_mask(y_true, y_pred)
     return reduce_losses(losses, sample_weight, loss.reduction, mask).astype(result_dtype(y_pred.dtype))
+
+
+def _mask_weightless_inputs(
+    loss: Loss, y_true: jax.Array, y_pred: jax.Array, sample_weight: jax.Array | None
+) -> tuple[jax.Array, jax.Array]:
+    """The "double where" of :func:`jaxent._reduction.mask_weightless_inputs` for jaxent's own losses."""
+    if isinstance(loss, LossFunctionWrapper):
+        computations, axis = (loss.fn,), dict(loss.fn_kwargs).get("axis", -1)
+    else:
+        computations, axis = (type(loss).call, type(loss).losses_and_mask), getattr(loss, "axis", -1)
+    return _reduction.mask_weightless_inputs(loss.losses_and_mask, computations, axis, y_true, y_pred, sample_weight)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, init=False)
@@ -399,6 +411,17 @@ class MeanAbsoluteError(Loss):
 
     def call(self, y_true, y_pred):
         return _formulas.absolute_error_per_sample(y_true, y_pred)
+
+
+# Entry i of these depends only on slice i of y_true/y_pred: weight-0 entries get safe inputs.
+_reduction.register_per_entry(
+    Loss.losses_and_mask,
+    *(cls.call for cls in (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy,
+                           MeanSquaredError, MeanAbsoluteError)),
+    SparseCategoricalCrossentropy.losses_and_mask,
+    categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
+    mean_squared_error, mean_absolute_error,
+)
 
 
 # Identifiers and configs (keras.losses.get / serialize / deserialize).

@@ -10,15 +10,25 @@ import numpy as np
 
 from jaxent import _validation
 from jaxent._class_weight import class_weight_to_sample_weight
-from jaxent._inputs import jit_entry
+from jaxent._inputs import class_ids, jit_entry
 
 __all__ = ["to_categorical", "class_weight_to_sample_weight"]
 
 
 def _labels(y: Any) -> Any:
-    """Integer labels (floats truncated toward zero), without a trailing axis of size 1 (rank > 1)."""
-    if not np.issubdtype(y.dtype, np.integer):
-        y = y.astype(np.int32)
+    """Class ids without a trailing axis of size 1 (rank > 1).
+
+    A JAX array goes through :func:`jaxent._inputs.class_ids`: integers widened (``uint8``
+    label 255 with 256 classes must not wrap), floats truncated toward zero with NaN kept, so
+    that a NaN label gives a NaN row instead of XLA's cast to class 0. On the host (NumPy)
+    the labels are int64, as Keras's ``np.array(y, dtype=int)``, which refuses NaN.
+    """
+    if isinstance(y, np.ndarray):
+        if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
+            raise ValueError("to_categorical: `y` holds the label nan, which is not a class id")
+        y = y.astype(np.int64)
+    else:
+        y = class_ids(y)
     return y[..., 0] if y.ndim > 1 and y.shape[-1] == 1 else y
 
 
@@ -63,7 +73,9 @@ def _one_hot(y: jax.Array, *, num_classes: int, dtype: jnp.dtype, check_labels: 
             f"(valid: [{-num_classes}, {num_classes}), negatives count from the end)",
         )
     dtype = jnp.dtype(dtype)
-    one_hot = jax.nn.one_hot(jnp.where(y < 0, y + num_classes, y), num_classes, dtype=dtype)
+    # An invalid label (NaN included) indexes column ``num_classes``: a row of zeros, then NaN.
+    index = jnp.where(valid, jnp.where(y < 0, y + num_classes, y), num_classes).astype(jnp.int32)
+    one_hot = jax.nn.one_hot(index, num_classes, dtype=dtype)
     if jnp.issubdtype(dtype, jnp.inexact):
         one_hot = jnp.where(valid[..., None], one_hot, jnp.nan)
     return one_hot

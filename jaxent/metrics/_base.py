@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
 
-from jaxent import _serialization, _validation
+from jaxent import _reduction, _serialization, _validation
 from jaxent._inputs import as_array, as_optional_array
 from jaxent._numerics import compute_dtype
 from jaxent._objects import Module, split_keyword_arrays
@@ -265,5 +265,18 @@ def _update_wrapper(
     check_state(metric, state)
     dtype = metric.state_dtype
     y_true, y_pred = squeeze_last(jnp.asarray(y_true).astype(dtype), jnp.asarray(y_pred).astype(dtype))
+    y_true, y_pred = _mask_weightless_inputs(metric, y_true, y_pred, sample_weight)
     values, mask = metric.values_and_mask(y_true, y_pred)
     return accumulate(state, values.astype(dtype), sample_weight, mask)
+
+
+def _mask_weightless_inputs(
+    metric: MeanMetricWrapper, y_true: jax.Array, y_pred: jax.Array, sample_weight: jax.Array | None
+) -> tuple[jax.Array, jax.Array]:
+    """The "double where" of :func:`jaxent._reduction.mask_weightless_inputs` for jaxent's own metrics."""
+    if metric.fn is not None:
+        computations, axis = (metric.fn,), dict(metric.fn_kwargs).get("axis", -1)
+    else:
+        computations = (type(metric).call, type(metric).values_and_mask)
+        axis = getattr(metric, "axis", -1)
+    return _reduction.mask_weightless_inputs(metric.values_and_mask, computations, axis, y_true, y_pred, sample_weight)

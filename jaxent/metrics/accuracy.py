@@ -17,7 +17,7 @@ import numpy as np
 from jax.typing import DTypeLike
 
 from jaxent import _validation
-from jaxent._inputs import jit_entry
+from jaxent._inputs import as_labels, class_ids, jit_entry
 from jaxent.metrics._base import MeanMetricWrapper
 
 __all__ = [
@@ -158,9 +158,23 @@ def _argmax(x: jax.Array) -> jax.Array:
     return jnp.argmax(jnp.where(jnp.isnan(x), -jnp.inf, x), axis=-1)
 
 
+def _nan_where_nan_label(labels: jax.Array, matches: jax.Array) -> jax.Array:
+    """``matches`` with NaN where a float label is NaN: a corrupt label must show, not count as a miss or a hit."""
+    if not jnp.issubdtype(labels.dtype, jnp.floating):
+        return matches
+    return jnp.where(jnp.isnan(labels), jnp.nan, matches)
+
+
 def _argmax_matches(labels: jax.Array, y_pred: jax.Array) -> jax.Array:
-    """``labels == argmax(y_pred, -1)`` as float32, the argmax cast to the labels' dtype (as Keras)."""
-    return (labels == _argmax(y_pred).astype(labels.dtype)).astype(jnp.float32)
+    """``labels == argmax(y_pred, -1)`` as float32, the argmax cast to the labels' dtype (as Keras).
+
+    Integer labels are widened first (:func:`jaxent._inputs.as_labels`): the argmax 299 cast
+    to ``uint8`` would be 43. Float labels are compared as floats (1.5 never matches), and a
+    NaN label gives NaN.
+    """
+    labels = as_labels(labels)
+    matches = (labels == _argmax(y_pred).astype(labels.dtype)).astype(jnp.float32)
+    return _nan_where_nan_label(labels, matches)
 
 
 def _sparse_argmax_matches(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
@@ -175,17 +189,19 @@ def _in_top_k(labels: jax.Array, y_pred: jax.Array, k: int) -> jax.Array:
 
     A label is in the top ``k`` when fewer than ``k`` scores are strictly greater than its own
     (so ties at the boundary are in); a label outside ``[0, C)`` or a row with a non-finite
-    score is not. Float labels are truncated to integers, as Keras casts them.
+    score is not. Float labels are truncated to integers, as Keras casts them; a NaN label
+    gives NaN (XLA's cast would make it class 0, a plausible hit). Labels are compared as
+    :func:`jaxent._inputs.class_ids`, so narrow integers do not wrap.
     """
-    labels = labels.astype(jnp.int32)
+    labels = class_ids(labels)
     num_classes = y_pred.shape[-1]
     in_range = (labels >= 0) & (labels < num_classes)
-    score = jnp.take_along_axis(y_pred, jnp.where(in_range, labels, 0)[..., None], axis=-1)
+    score = jnp.take_along_axis(y_pred, jnp.where(in_range, labels, 0).astype(jnp.int32)[..., None], axis=-1)
     # One pass over the scores: a non-finite score counts k (at most C: every finite row is in
     # the top C), which puts its row out. Exact while C * min(k, C) < 2**31 (int32 count).
     k = min(k, num_classes)
     greater = jnp.sum(jnp.where(jnp.isfinite(y_pred), (y_pred > score).astype(jnp.int32), k), axis=-1)
-    return (in_range & (greater < k)).astype(jnp.float32)
+    return _nan_where_nan_label(labels, (in_range & (greater < k)).astype(jnp.float32))
 
 
 def _sparse_top_k_matches(y_true: jax.Array, y_pred: jax.Array, k: int) -> jax.Array:

@@ -6,7 +6,7 @@ import dataclasses
 
 import jax
 
-from jaxent import _formulas, _validation
+from jaxent import _formulas, _reduction, _validation
 from jaxent.metrics._base import MeanMetricWrapper
 
 __all__ = ["CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy"]
@@ -103,3 +103,13 @@ class BinaryCrossentropy(MeanMetricWrapper):
         else:
             _validation.check_broadcastable("y_true", y_true.shape, "y_pred", y_pred.shape)
         return _formulas.binary_ce_per_sample(y_true, y_pred, self.from_logits, self.label_smoothing, -1)
+
+
+# Entry i of these depends only on slice i of y_true/y_pred: weight-0 entries get safe inputs.
+_reduction.register_per_entry(
+    MeanMetricWrapper.values_and_mask,
+    CategoricalCrossentropy.call,
+    BinaryCrossentropy.call,
+    SparseCategoricalCrossentropy.call,
+    SparseCategoricalCrossentropy.values_and_mask,
+)

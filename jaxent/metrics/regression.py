@@ -6,7 +6,7 @@ import dataclasses
 
 import jax
 
-from jaxent import _formulas
+from jaxent import _formulas, _reduction
 from jaxent.metrics._base import MeanMetricWrapper
 
 __all__ = ["MeanSquaredError", "MeanAbsoluteError"]
@@ -49,3 +49,7 @@ class MeanAbsoluteError(MeanMetricWrapper):
 
     def call(self, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
         return _formulas.absolute_error_per_sample(y_true, y_pred)
+
+
+# Entry i of these depends only on slice i of y_true/y_pred: weight-0 entries get safe inputs.
+_reduction.register_per_entry(MeanMetricWrapper.values_and_mask, MeanSquaredError.call, MeanAbsoluteError.call)
