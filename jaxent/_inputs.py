@@ -93,7 +93,7 @@ def _complex_or_other(name: str, x: Any, dtype: np.dtype) -> TypeError:
 def as_array(x: Any, name: str) -> jax.Array:
     """``x`` as one array, converted as TensorFlow converts it (see the module docstring)."""
     if isinstance(x, jax.Array):
-        if jnp.iscomplexobj(x):
+        if x.dtype.kind == "c":
             raise _complex_or_other(name, x, x.dtype)
         return x
     if x is None:

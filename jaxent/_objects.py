@@ -27,7 +27,7 @@ import enum
 import functools
 import hashlib
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import jax
@@ -35,8 +35,10 @@ import numpy as np
 
 __all__ = ["Module", "FrozenInstanceError", "is_array", "split_keyword_arrays", "fingerprint"]
 
-_TREE = "_jaxent_tree"
-"""The ``__dict__`` key under which a frozen module keeps its pytree layout (names and static part)."""
+_PRIVATE = "_jaxent_"
+"""Prefix of the ``__dict__`` keys jaxent keeps on a frozen module (not attributes: derived from them)."""
+_TREE = _PRIVATE + "tree"
+"""The key of a frozen module's pytree layout (names and static part)."""
 
 _SCALARS = (type(None), bool, int, float, complex, str, bytes, enum.Enum, np.generic, np.dtype, type,
             range, type(Ellipsis))
@@ -119,7 +121,7 @@ class _Layout:
 def _attributes(obj: Module) -> Iterator[tuple[str, Any]]:
     """Every attribute of ``obj``: its ``__dict__`` (in assignment order), then ``__slots__``."""
     for name, value in obj.__dict__.items():
-        if name != _TREE:
+        if not name.startswith(_PRIVATE):
             yield name, value
     for cls in type(obj).__mro__:
         for name in cls.__dict__.get("__slots__", ()):
@@ -284,6 +286,20 @@ class Module(metaclass=_FreezeOnInit):
     def __repr__(self) -> str:
         items = ", ".join(f"{name}={value!r}" for name, value in _attributes(self) if not name.startswith("_"))
         return f"{type(self).__name__}({items})"
+
+
+def derived(obj: Module, key: str, compute: Callable[[Module], Any]) -> Any:
+    """``compute(obj)``, computed once and kept on the frozen ``obj`` (it cannot change after ``__init__``).
+
+    Not a cache beside the object: the value lives and dies with it, and a copy made by
+    :meth:`Module.replace` computes its own.
+    """
+    name = _PRIVATE + key
+    value = obj.__dict__.get(name)
+    if value is None:
+        value = compute(obj)
+        object.__setattr__(obj, name, value)
+    return value
 
 
 def fingerprint(obj: Module) -> str | None:

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxent._objects import Module, fingerprint
+from jaxent._objects import Module, derived, fingerprint
 from jaxent._reduction import weighted_sum_and_count
 
 __all__ = ["MetricState", "MetricTag", "merge_states", "merge_across"]
@@ -43,8 +43,8 @@ class MetricTag:
 
     @classmethod
     def of(cls, metric: Module) -> MetricTag:
-        """The tag of ``metric``."""
-        return cls(jax.tree.structure(metric), fingerprint(metric))
+        """The tag of ``metric`` (computed once per metric object: it is frozen)."""
+        return derived(metric, "tag", lambda metric: cls(jax.tree.structure(metric), fingerprint(metric)))
 
     def matches(self, other: MetricTag | Module | None) -> bool:
         """Whether a state with this tag may be combined with ``other`` (a tag or a metric)."""
