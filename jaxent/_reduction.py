@@ -131,10 +131,10 @@ def _weighted(values: jax.Array, weights: jax.Array | None) -> jax.Array:
 # entry, which is NaN when ``y_pred`` (or ``y_true``) is NaN or inf there (0 * inf, 0 * NaN).
 # So the inputs of a dropped entry are replaced by a safe value *before* the formula. That is
 # only exact for formulas whose entry ``i`` depends on nothing but slice ``i`` of the inputs
-# along one axis: jaxent's own per-sample formulas, registered here by the modules that define
-# them. A user's ``call`` may mix rows (batch statistics), so its inputs are never touched.
+# along one axis: jaxent's own per-sample formulas, marked by the modules that define them. A
+# user's ``call`` may mix rows (batch statistics), so its inputs are never touched.
 
-_PER_ENTRY: set[object] = set()
+_PER_ENTRY = "_jaxent_per_entry"
 
 _SAFE_INPUT = 1
 """The value masked inputs take: finite in every formula (probabilities 1 normalise to 1/C,
@@ -145,14 +145,16 @@ def register_per_entry(*computations: object) -> None:
     """Declare functions or methods whose output entry ``i`` depends only on slice ``i`` of ``y_true``/``y_pred``.
 
     Only these get their masked inputs replaced (:func:`mask_inputs`); a subclass that overrides
-    one of them is not registered, and keeps its inputs as given.
+    one of them is not marked, and keeps its inputs as given. The mark is an attribute of the
+    function itself: no registry beside it.
     """
-    _PER_ENTRY.update(computations)
+    for computation in computations:
+        setattr(computation, _PER_ENTRY, True)
 
 
 def is_per_entry(*computations: object) -> bool:
-    """Whether every one of ``computations`` was registered with :func:`register_per_entry`."""
-    return all(computation in _PER_ENTRY for computation in computations)
+    """Whether every one of ``computations`` was marked by :func:`register_per_entry`."""
+    return all(getattr(computation, _PER_ENTRY, False) for computation in computations)
 
 
 def kept_entries(sample_weight: jax.typing.ArrayLike | None, shape: Sequence[int]) -> jax.Array | None:
