@@ -27,7 +27,8 @@ from typing import Any
 
 import jax
 
-from bench import Progress, environment, measure_group, report, roofline
+from bench import report, roofline
+from bench.timing import Progress, environment, measure_group
 from bench.core import DTYPES, SIZE_CLASSES, Family, Op, Size, UsageError
 from bench.families import BY_NAME, FAMILIES, select_ops
 

@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from bench import measure
+from bench.timing import measure
 
 # ---------------------------------------------------------------------------------------------
 # Measured peaks.

@@ -6,7 +6,7 @@ Loss class and metric call.
 Keras aligns ``sample_weight`` with the values it weights in two steps: first its rank is
 adjusted (a trailing axis of size 1 is squeezed when the weight has one axis more, an axis
 of size 1 is appended when it has one axis fewer), then it is broadcast. jaxent accepts only
-the broadcasts that keep the values' shape (API.md, difference 6); Keras silently builds
+the broadcasts that keep the values' shape (README `#sample-weight-shapes`); Keras silently builds
 outer products such as ``(B, 1, B)`` for the rest.
 
 Entries whose weight is 0 (including masked ``ignore_class`` positions) are dropped with
@@ -48,7 +48,7 @@ class Reduction(str, enum.Enum):
 def squeeze_last(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Drop a trailing axis of size 1 from whichever of the two has one axis more (Keras rule).
 
-    Applied to every input (Keras skips it for NumPy inputs; API.md difference 5).
+    Applied to every input (Keras skips it for NumPy inputs; README `#tensor-semantics`).
     """
     rank_difference = y_pred.ndim - y_true.ndim
     if rank_difference == 1 and y_pred.shape[-1] == 1:

@@ -44,10 +44,6 @@ name that jaxent does not implement (``unsupported``) says so and what to use in
 Deliberate difference: tf-keras returns some unknown names unchanged instead of raising
 (``keras.metrics.get("foo") == "foo"``, ``keras.losses.get({"class_name": "Foo", "config":
 {}}) == "Foo"``, so the error only surfaces later); jaxent raises at once.
-
-:func:`compile_variant` is the rule tf-keras's ``compile`` uses to turn ``"accuracy"``/``"acc"``
-and ``"crossentropy"``/``"ce"`` (any case) into the binary, sparse or categorical variant
-from the label and prediction shapes; ``jaxent.metrics.get`` applies it.
 """
 
 from __future__ import annotations
@@ -56,7 +52,7 @@ import dataclasses
 import enum
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -68,8 +64,6 @@ __all__ = [
     "deserialize",
     "serialize",
     "serialize_function",
-    "SHAPE_RESOLVED_NAMES",
-    "compile_variant",
 ]
 
 
@@ -281,43 +275,3 @@ def serialize(obj: Any, registry: Registry) -> dict[str, Any] | None:
         return serialize_function(obj)
     raise TypeError(f"Cannot serialize {obj!r} as a Keras {registry.kind}: it has no get_config() "
                     "and is not a named function.")
-
-
-# --- compile's shape rule for "accuracy" and "crossentropy" ---------------------------------
-
-SHAPE_RESOLVED_NAMES = frozenset({"accuracy", "acc", "crossentropy", "ce"})
-"""Metric strings that tf-keras ``compile`` resolves from shapes (compared after ``.lower()``)."""
-
-
-def compile_variant(
-    y_true_shape: Sequence[int], y_pred_shape: Sequence[int]
-) -> Literal["binary", "sparse_categorical", "categorical"]:
-    """Which variant tf-keras ``compile`` picks for ``"accuracy"``/``"crossentropy"``.
-
-    The rule (tf-keras 2.21, measured with ``Model.evaluate``; the loss plays no part)::
-
-        binary              if y_pred.shape[-1] == 1
-        sparse_categorical  elif rank(y_true) < rank(y_pred)
-                            or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
-        categorical         otherwise
-
-    So ``"accuracy"`` is ``binary_accuracy``, ``sparse_categorical_accuracy`` or
-    ``categorical_accuracy`` (and ``"crossentropy"`` the matching crossentropy). Note the
-    consequences Keras has: multi-label ``[B, C]`` sigmoid outputs get *categorical* accuracy
-    even with a binary crossentropy loss, and rank-1 ``[B]`` predictions are categorical over
-    the batch (binary only when ``B == 1``).
-
-    Example::
-
-      >>> compile_variant((32,), (32, 10)), compile_variant((32, 1), (32, 1))
-      ('sparse_categorical', 'binary')
-    """
-    y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
-    if not y_true_shape or not y_pred_shape:
-        raise ValueError("compile_variant needs labels and predictions of rank >= 1. Received: "
-                         f"y_true shape {y_true_shape}, y_pred shape {y_pred_shape}.")
-    if y_pred_shape[-1] == 1:
-        return "binary"
-    if len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1):
-        return "sparse_categorical"
-    return "categorical"

@@ -2,7 +2,7 @@
 
 Each function is jitted once with its options static (inputs converted to arrays first), computes 16-bit
 inputs in float32 and returns the dtype of ``output``; the formulas live in :mod:`jaxent._formulas`. Unlike Keras, ``output`` never carries hidden
-logits: pass logits with ``from_logits=True`` (API.md difference 1).
+logits: pass logits with ``from_logits=True`` (README `#no-logits-recovery`).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def sparse_categorical_crossentropy(
     Positions whose label equals ``ignore_class`` get loss 0 and zero gradient (the loss and
     metric classes also leave them out of their means). Any other label outside
     ``[0, num_classes)`` gives NaN there, and with ``check_labels=True`` an error under
-    ``checkify`` (difference 3).
+    ``checkify`` (README `#out-of-range-labels`).
 
     Example (Keras 2 gives ``[0.6931471, 0]``; jaxent's first value, 0.6931472, is the float32
     neighbour above: the renormalisation subtracts log-probabilities of size ~1 and both round at

@@ -341,7 +341,7 @@ class SparseCategoricalCrossentropy(Loss):
     """:func:`sparse_categorical_crossentropy` as a Loss class.
 
     With ``ignore_class``, ignored positions are left out: ``"auto"`` averages over the valid
-    entries only (Keras 2 returns NaN when none is valid; jaxent returns 0, difference 4).
+    entries only (Keras 2 returns NaN when none is valid; jaxent returns 0, README `#all-ignored-batch`).
     ``check_labels=True`` (beyond Keras) adds the ``checkify`` check naming an out-of-range label.
 
     Example:

@@ -59,7 +59,7 @@ def softmax_cross_entropy_with_logits(
     ``loss = sum_c labels_c * (logsumexp(x) - x_c)``, computed max-shifted; the same as
     ``tf.nn.softmax_cross_entropy_with_logits``. The gradient w.r.t. ``logits`` is the true one,
     ``sum(labels) * softmax(x) - labels`` (TF returns ``softmax(x) - labels``, which agrees only
-    when each label row sums to 1; API.md difference 8). Any axis in ``[-rank, rank)`` works
+    when each label row sums to 1; README `#softmax-ce-gradient`). Any axis in ``[-rank, rank)`` works
     (TF rejects negative axes other than -1).
 
     Args:
@@ -86,7 +86,7 @@ def sparse_softmax_cross_entropy_with_logits(
     ``loss = logsumexp(x) - x[label]``; gradient ``softmax(x) - one_hot(label)``. The same as
     ``tf.nn.sparse_softmax_cross_entropy_with_logits``, except that a label outside
     ``[0, num_classes)`` gives NaN for its entry (and a clear error under
-    :func:`jax.experimental.checkify.checkify`) instead of TF's run-time error (difference 3).
+    :func:`jax.experimental.checkify.checkify`) instead of TF's run-time error (README `#out-of-range-labels`).
 
     Args:
       labels: integer class ids, shape ``logits.shape[:-1]``.

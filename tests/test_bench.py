@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import jaxent
-from bench import GroupTiming, measure, measure_group, report, roofline
+from bench import report, roofline
+from bench.timing import GroupTiming, measure, measure_group
 from bench.core import Size
 from bench.families import BY_NAME, FAMILIES, select_ops
 from bench.families import dispatch as dispatch_family

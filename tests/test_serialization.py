@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from jaxent import _serialization, losses
-from jaxent._serialization import Registry, compile_variant, deserialize, get, lookup, serialize
+from jaxent._serialization import Registry, deserialize, get, lookup, serialize
+from jaxent.metrics._get import compile_variant
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "configs.json").read_text())
 

@@ -6,7 +6,7 @@ Functions: the five loss functions of :mod:`jaxent.losses` under the same names,
 Classes: each metric is frozen, hashable configuration with ``init()`` (a fresh
 :class:`MetricState`), ``update(state, y_true, y_pred, sample_weight=None)`` (``Mean``:
 ``update(state, values, sample_weight=None)``), ``result(state)`` and ``merge(a, b)``. States
-are compensated two-float sums, so long streams do not drift (difference 10) and
+are compensated two-float sums, so long streams do not drift (README `#exact-accumulation`) and
 ``jax.lax.psum(state, axis_name)`` combines them across devices (:func:`merge_across` does it
 exactly). ``metric.stateful()`` gives a mutable Keras-style object
 (``update_state``/``result``/``reset_state``/``merge_state``).

@@ -126,7 +126,7 @@ class Mean(Metric):
     counts once per element it covers. Weights of lower rank than the values (values
     ``[B, T, D]``, weights ``[B]``) weight the per-sample means of the values, as in Keras.
     Entries of weight 0 contribute nothing even when NaN or inf (Keras: NaN for ever;
-    difference 9); totals do not drift (difference 10).
+    README `#weight-0-entries`); totals do not drift (README `#exact-accumulation`).
 
     Example:
       >>> mean = Mean()

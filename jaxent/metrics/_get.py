@@ -1,9 +1,14 @@
-"""``keras.metrics.get`` / ``serialize`` / ``deserialize``, and what ``compile`` makes of a metric identifier."""
+"""``keras.metrics.get`` / ``serialize`` / ``deserialize``, and what ``compile`` makes of a metric identifier.
+
+:func:`compile_variant` is the rule tf-keras's ``compile`` uses to turn ``"accuracy"``/``"acc"``
+and ``"crossentropy"``/``"ce"`` (any case) into the binary, sparse or categorical variant
+from the label and prediction shapes; :func:`get` applies it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,7 +25,7 @@ from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
 from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError
 
-__all__ = ["get", "serialize", "deserialize"]
+__all__ = ["get", "serialize", "deserialize", "compile_variant"]
 
 _FUNCTIONS = (
     _accuracy.accuracy,
@@ -78,6 +83,44 @@ REGISTRY = _serialization.Registry(
 _NEEDS_SHAPES = frozenset({"accuracy", "acc", "ACC", "crossentropy", "ce"})
 
 
+SHAPE_RESOLVED_NAMES = frozenset({"accuracy", "acc", "crossentropy", "ce"})
+"""Metric strings that tf-keras ``compile`` resolves from shapes (compared after ``.lower()``)."""
+
+
+def compile_variant(
+    y_true_shape: Sequence[int], y_pred_shape: Sequence[int]
+) -> Literal["binary", "sparse_categorical", "categorical"]:
+    """Which variant tf-keras ``compile`` picks for ``"accuracy"``/``"crossentropy"``.
+
+    The rule (tf-keras 2.21, measured with ``Model.evaluate``; the loss plays no part)::
+
+        binary              if y_pred.shape[-1] == 1
+        sparse_categorical  elif rank(y_true) < rank(y_pred)
+                            or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
+        categorical         otherwise
+
+    So ``"accuracy"`` is ``binary_accuracy``, ``sparse_categorical_accuracy`` or
+    ``categorical_accuracy`` (and ``"crossentropy"`` the matching crossentropy). Note the
+    consequences Keras has: multi-label ``[B, C]`` sigmoid outputs get *categorical* accuracy
+    even with a binary crossentropy loss, and rank-1 ``[B]`` predictions are categorical over
+    the batch (binary only when ``B == 1``).
+
+    Example::
+
+      >>> compile_variant((32,), (32, 10)), compile_variant((32, 1), (32, 1))
+      ('sparse_categorical', 'binary')
+    """
+    y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
+    if not y_true_shape or not y_pred_shape:
+        raise ValueError("compile_variant needs labels and predictions of rank >= 1. Received: "
+                         f"y_true shape {y_true_shape}, y_pred shape {y_pred_shape}.")
+    if y_pred_shape[-1] == 1:
+        return "binary"
+    if len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1):
+        return "sparse_categorical"
+    return "categorical"
+
+
 def _shape(x: Any) -> tuple[int, ...]:
     shape = getattr(x, "shape", None)
     return tuple(np.shape(x) if shape is None else shape)
@@ -124,7 +167,7 @@ def get(identifier: Any, *, y_true: Any = None, y_pred: Any = None) -> Any:
     identifier = _with_wrapped_function(identifier)
     compiling = y_true is not None or y_pred is not None
     if isinstance(identifier, str) and (
-        identifier.lower() in _serialization.SHAPE_RESOLVED_NAMES if compiling else identifier in _NEEDS_SHAPES
+        identifier.lower() in SHAPE_RESOLVED_NAMES if compiling else identifier in _NEEDS_SHAPES
     ):
         if y_true is None or y_pred is None:
             raise ValueError(
@@ -132,7 +175,7 @@ def get(identifier: Any, *, y_true: Any = None, y_pred: Any = None) -> Any:
                 "resolves it (binary, sparse categorical or categorical): pass y_true= and y_pred= "
                 "(arrays or anything with a .shape)"
             )
-        variant = _serialization.compile_variant(_shape(y_true), _shape(y_pred))
+        variant = compile_variant(_shape(y_true), _shape(y_pred))
         kind = "accuracy" if identifier.lower() in ("accuracy", "acc") else "crossentropy"
         return MeanMetricWrapper(REGISTRY.objects[f"{variant}_{kind}"], name=identifier)
     resolved = _serialization.get(identifier, REGISTRY)

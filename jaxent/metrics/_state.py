@@ -10,7 +10,7 @@ Every total and count is a compensated two-float sum ``hi + lo`` (Dekker/Knuth T
 update adds the batch's weighted sum and weight sum with an error-free transformation and keeps
 the rounding error in ``lo``, so the state carries about twice the metric dtype's precision and
 a float32 stream does not stall at 2^24 samples as Keras's float32 accumulators do (API.md,
-difference 10). Within one update the batch itself is reduced by XLA in the compute dtype.
+README `#exact-accumulation`). Within one update the batch itself is reduced by XLA in the compute dtype.
 """
 
 from __future__ import annotations

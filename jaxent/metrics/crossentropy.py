@@ -49,7 +49,7 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     left out of both sums (their weight is 0), so a NaN there changes nothing and a metric
     that only saw ignored labels gives 0. A label outside ``[0, C)`` that is not
     ``ignore_class`` gives NaN (and, with ``check_labels=True``, an error under ``checkify``;
-    difference 3).
+    README `#out-of-range-labels`).
 
     Example:
       >>> metric = SparseCategoricalCrossentropy(ignore_class=-1)
