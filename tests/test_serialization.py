@@ -13,7 +13,7 @@ import pytest
 
 from jaxent import _serialization, losses
 from jaxent._serialization import Registry, deserialize, get, lookup, serialize
-from jaxent.metrics._get import compile_variant
+from jaxent.metrics._get import SHAPE_RESOLVED_NAMES, compile_variant
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "configs.json").read_text())
 
@@ -209,7 +209,7 @@ def test_compile_variant_matches_tf_keras_compile():
     for case in resolved_cases:
         variant = compile_variant(case["y_true_shape"], case["y_pred_shape"])
         for metric in case["resolved"]:
-            assert metric["name"].lower() in _serialization.SHAPE_RESOLVED_NAMES
+            assert metric["name"].lower() in SHAPE_RESOLVED_NAMES
             kind = "accuracy" if metric["name"].lower() in ("accuracy", "acc") else "crossentropy"
             assert metric["fn"] == f"{variant}_{kind}", (case["case"], metric)
 
