@@ -157,19 +157,10 @@ def measure_group(
 
 
 def measure(
-    call: Callable[[], Any],
-    *,
-    budget: float = 1.0,
-    target_spread: float = 0.05,
-    min_samples: int = 5,
-    max_samples: int = 200,
-    min_sample_time: float = 2e-3,
-    clock: str = "wall",
+    call: Callable[[], Any], **options: Any
 ) -> Timing:
-    """Time one ``call``: :func:`measure_group` with a single member."""
-    group = measure_group({"call": call}, budget=budget, target_spread=target_spread, min_samples=min_samples,
-                          max_samples=max_samples, min_sample_time=min_sample_time, clock=clock)
-    return group.timing("call")
+    """Time one ``call``: :func:`measure_group` with a single member (the same keyword options)."""
+    return measure_group({"call": call}, **options).timing("call")
 
 
 class Progress:

@@ -20,17 +20,7 @@ from jaxent.optimizers import RMSprop, RMSpropState, rmsprop, schedules
 from jaxent.optimizers._transforms import Rounded, clip_gradients, decay_weights, keras_chain
 from jaxent.optimizers._rmsprop import scale_by_keras_rms
 
-THETA0 = [1.0, -2.0, 0.5]
-GRADS3 = [[0.5, -1.0, 2.0], [0.1, 0.0, -3.0], [1e-4, 1e-8, 0.0]]
-
-
-def last_params(opt, params=THETA0, grads=GRADS3):
-    params = jnp.asarray(params)
-    state = opt.init(params)
-    for g in grads:
-        updates, state = opt.update(jnp.asarray(g), state, params)
-        params = optax.apply_updates(params, updates)
-    return np.asarray(params)
+from tests.test_optimizer_configs import GRADS3, THETA0, last_params
 
 
 # --- compiled once -----------------------------------------------------------------------
