@@ -50,7 +50,7 @@ class MetricTag:
         """Whether a state with this tag may be combined with ``other`` (a tag or a metric)."""
         if other is not None and not isinstance(other, MetricTag):
             other = MetricTag.of(other)
-        return isinstance(other, MetricTag) and self.layout == other.layout and (
+        return self is other or isinstance(other, MetricTag) and self.layout == other.layout and (
             None in (self.arrays, other.arrays) or self.arrays == other.arrays
         )
 
