@@ -8,7 +8,6 @@ inputs in float32 and returns the dtype of ``logits``. The formulas live in
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
 from jaxent import _formulas
 from jaxent._inputs import jit_entry

@@ -2,9 +2,7 @@
 
 * Every public callable of API.md leaves no effect in the caller's jaxpr (an effect turns off
   JAX's C++ dispatch fast path for the whole jitted step); the opt-in label check does.
-* Python lists reach the compiled function as one array each.
-* One option validator: bools must be bools, floats in range, for losses, metrics and the
-  fused loss alike.
+(Inputs: test_inputs.py; the option validator: test_validation.py.)
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import optax
 import pytest
 from jax.experimental import checkify
 
-import jaxent
 from jaxent import backend, losses, metrics, nn, optimizers, utils
 
 LABELS = jnp.array([0, 2, 1, 2])
@@ -172,149 +169,3 @@ def test_jitted_step_with_a_jaxent_loss_has_no_effect_and_matches_optax():
     np.testing.assert_allclose(loss, want_loss, rtol=2e-7)
     np.testing.assert_allclose(new_w, want_w, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(metric.result(state), want_loss, rtol=2e-7)
-
-
-# --------------------------------------------------------------------------------------------
-# Inputs reach the compiled function as arrays.
-
-
-def _inner_call_arity(fn, *args, **kwargs) -> int:
-    """How many arrays the jitted function behind a jaxent entry point receives (its pjit equation's inputs)."""
-    eqns = [eqn for eqn in jax.make_jaxpr(lambda: fn(*args, **kwargs))().eqns if eqn.primitive.name in ("pjit", "jit")]
-    return len(eqns[0].invars)
-
-
-def test_python_lists_reach_the_jitted_function_as_one_array_each():
-    values = [float(i) / 2000 for i in range(2000)]
-    assert _inner_call_arity(losses.mean_squared_error, values, values[::-1]) == 2  # not 4000 scalars
-    result = losses.mean_squared_error(values, values[::-1])
-    np.testing.assert_allclose(result, np.mean(np.square(np.subtract(values[::-1], values))), rtol=1e-6)
-
-
-def test_python_lists_reach_a_jitted_method_as_one_array_each():
-    values = [[float(i)] for i in range(500)]
-    assert _inner_call_arity(losses.MeanSquaredError(), values, values, sample_weight=[1.0] * 500) == 3
-    metric = metrics.Mean()
-    assert _inner_call_arity(metric.update, metric.init(), [1.0, 2.0, 3.0]) == 2  # the state's one array, the values
-
-
-def test_numpy_and_python_inputs_give_the_array_result():
-    y, p = [[0.0, 1.0], [1.0, 1.0]], [[0.3, 0.6], [0.9, 0.2]]
-    want = losses.binary_crossentropy(jnp.array(y), jnp.array(p))
-    np.testing.assert_array_equal(losses.binary_crossentropy(y, p), want)
-    np.testing.assert_array_equal(losses.binary_crossentropy(np.array(y, np.float32), np.array(p, np.float32)), want)
-
-
-def test_to_categorical_with_num_classes_does_not_copy_to_the_host(monkeypatch):
-    labels = jnp.array([0, 2, 1])
-    copies = []
-    to_numpy = np.asarray
-
-    def counting_asarray(x, *args, **kwargs):
-        if isinstance(x, jax.Array):  # a device array read on the host
-            copies.append(x.shape)
-        return to_numpy(x, *args, **kwargs)
-
-    monkeypatch.setattr(np, "asarray", counting_asarray)
-    one_hot = utils.to_categorical(labels, 3)
-    assert copies == []
-    utils.to_categorical(labels)  # inferring num_classes must read the labels
-    assert copies == [(3,)]
-    monkeypatch.undo()
-    np.testing.assert_array_equal(one_hot, np.eye(3, dtype=np.float32)[[0, 2, 1]])
-
-
-def test_to_categorical_marks_out_of_range_device_labels_as_nan():
-    one_hot = utils.to_categorical(jnp.array([0, 3, -4, -3]), 3)
-    np.testing.assert_array_equal(np.isnan(one_hot).all(axis=1), [False, True, True, False])
-    np.testing.assert_array_equal(utils.to_categorical(jnp.array([0, 3]), 3, dtype=jnp.int32), [[1, 0, 0], [0, 0, 0]])
-    with pytest.raises(ValueError, match="label 3 is out of range for num_classes=3"):
-        utils.to_categorical(np.array([0, 3]), 3)  # host input: Keras's error
-
-
-# --------------------------------------------------------------------------------------------
-# One option validator.
-
-BAD_OPTIONS = [
-    ("from_logits", "no", TypeError, r"`from_logits` must be a bool \(True or False\). Received: from_logits='no'"),
-    ("from_logits", 1, TypeError, r"`from_logits` must be a bool.*Received: from_logits=1 of type int"),
-    ("label_smoothing", 1.5, ValueError, r"`label_smoothing` must be in \[0, 1\]. Received: label_smoothing=1.5"),
-    ("label_smoothing", "0.1", TypeError, r"`label_smoothing` must be a real number.*Received: label_smoothing='0.1'"),
-    ("label_smoothing", float("nan"), ValueError, r"`label_smoothing` must not be NaN"),
-    ("ignore_class", 1.0, TypeError, r"`ignore_class` must be an int.*Received: ignore_class=1.0"),
-    ("ignore_class", True, TypeError, r"`ignore_class` must be an int.*Received: ignore_class=True"),
-]
-
-CONSTRUCTORS = {
-    "from_logits": [
-        losses.CategoricalCrossentropy,
-        losses.SparseCategoricalCrossentropy,
-        losses.BinaryCrossentropy,
-        metrics.CategoricalCrossentropy,
-        metrics.SparseCategoricalCrossentropy,
-        metrics.BinaryCrossentropy,
-    ],
-    "label_smoothing": [
-        losses.CategoricalCrossentropy,
-        losses.BinaryCrossentropy,
-        metrics.CategoricalCrossentropy,
-        metrics.BinaryCrossentropy,
-        losses.LinearSparseCategoricalCrossentropy,
-    ],
-    "ignore_class": [
-        losses.SparseCategoricalCrossentropy,
-        metrics.SparseCategoricalCrossentropy,
-        losses.LinearSparseCategoricalCrossentropy,
-    ],
-}
-
-
-@pytest.mark.parametrize(("option", "value", "error", "message"), BAD_OPTIONS)
-def test_every_class_rejects_a_bad_option_at_construction(option, value, error, message):
-    for cls in CONSTRUCTORS[option]:
-        with pytest.raises(error, match=message):
-            cls(**{option: value})
-
-
-@pytest.mark.parametrize(("option", "value", "error", "message"), BAD_OPTIONS)
-def test_every_function_rejects_a_bad_option_when_traced(option, value, error, message):
-    functions = {
-        "from_logits": [
-            (losses.categorical_crossentropy, ONE_HOT, PROBS),
-            (losses.sparse_categorical_crossentropy, LABELS, PROBS),
-            (losses.binary_crossentropy, BITS, PROBS),
-            (backend.categorical_crossentropy, ONE_HOT, PROBS),
-            (backend.binary_crossentropy, BITS, PROBS),
-        ],
-        "label_smoothing": [(losses.categorical_crossentropy, ONE_HOT, PROBS), (losses.binary_crossentropy, BITS, PROBS)],
-        "ignore_class": [(backend.sparse_categorical_crossentropy, LABELS, PROBS)],
-    }[option]
-    for fn, y_true, y_pred in functions:
-        with pytest.raises(error, match=message):
-            fn(y_true, y_pred, **{option: value})
-    if option != "from_logits":
-        with pytest.raises(error, match=message):
-            nn.linear_sparse_softmax_cross_entropy(FEATURES, KERNEL, LABELS, **{option: value})
-
-
-def test_from_logits_string_no_longer_takes_the_logits_path():
-    # Before the shared validator, "no" was truthy and silently meant logits (0.598 instead of 0.511).
-    with pytest.raises(TypeError, match="from_logits"):
-        losses.CategoricalCrossentropy(from_logits="no")
-
-
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda: nn.linear_sparse_softmax_cross_entropy(FEATURES, KERNEL, LABELS, z_loss=-1.0), r"`z_loss` must be a finite float >= 0"),
-        (lambda: nn.linear_sparse_softmax_cross_entropy(FEATURES, KERNEL, LABELS, block_size=0), r"`block_size` must be a positive int"),
-        (lambda: nn.linear_sparse_softmax_cross_entropy(FEATURES, KERNEL, LABELS, kernel_layout="DV"), r"`kernel_layout` must be one of \('dv', 'vd'\)"),
-        (lambda: metrics.BinaryAccuracy(threshold="0.5"), r"`threshold` must be a real number"),
-        (lambda: metrics.Mean(dtype="int32"), r"`dtype` must be None or a floating-point dtype"),
-        (lambda: losses.MeanSquaredError(name=3), r"`name` must be a str or None"),
-        (lambda: utils.to_categorical(LABELS, num_classes=2.5), r"`num_classes` must be an int"),
-    ],
-)
-def test_other_options_are_checked_by_the_same_validator(make, message):
-    with pytest.raises((TypeError, ValueError), match=message):
-        make()

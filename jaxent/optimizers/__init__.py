@@ -21,9 +21,6 @@ Example (a Keras line ``optimizer=RMSprop(learning_rate=CosineDecay(...), clipno
 
 from jaxent.optimizers import schedules
 from jaxent.optimizers._get import deserialize, get, serialize
-from jaxent.optimizers._rmsprop import RMSprop, RMSpropState, ScaleByKerasRmsState, rmsprop, scale_by_keras_rms
-from jaxent.optimizers._transforms import KerasChainState, clip_gradients, decay_weights, keras_chain
+from jaxent.optimizers._rmsprop import RMSprop, RMSpropState, rmsprop
 
-# The transforms are importable here but not in __all__ yet: every public callable needs a
-# dispatch entry in bench/families/dispatch.py (tests/test_bench.py), outside this change.
 __all__ = ["RMSprop", "RMSpropState", "rmsprop", "schedules", "get", "serialize", "deserialize"]
