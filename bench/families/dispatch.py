@@ -160,6 +160,36 @@ def _jnp_rmsprop_update(grads, state, params):
     return updates, state._replace(count=state.count + 1, nu=nu)
 
 
+def _optimizer_inputs(factory):
+    def inputs(size: Size, dtype):
+        made = O.make_inputs(O.FAMILY.make_size("params", (20_000,)), dtype)
+        params, grads = made["params"], made["grads"]
+        return grads, factory().init(params), params
+
+    return inputs
+
+
+def _jnp_sgd_update(grads, state, params):
+    """Keras's SGD step without momentum (the slot m = -lr·g, kept as Keras keeps it)."""
+    m = jax.tree.map(lambda g: -O.LEARNING_RATE * g, grads)
+    return m, state._replace(count=state.count + 1, momentum=m)
+
+
+def _jnp_adam_update(grads, state, params):
+    """Keras's Adam step (ε added to the uncorrected sqrt(v))."""
+    t = (state.count + 1).astype(F32)
+    alpha = O.LEARNING_RATE * jnp.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+    mu = jax.tree.map(lambda m, g: m + (g - m) * 0.1, state.mu, grads)
+    nu = jax.tree.map(lambda v, g: v + (g * g - v) * 0.001, state.nu, grads)
+    updates = jax.tree.map(lambda m, v: -(m * alpha) / (jnp.sqrt(v) + EPS), mu, nu)
+    return updates, state._replace(count=state.count + 1, mu=mu, nu=nu)
+
+
+def _jnp_adamw_update(grads, state, params):
+    updates, state = _jnp_adam_update(grads, state, params)
+    return jax.tree.map(lambda u, p: u - p * 0.004 * O.LEARNING_RATE, updates, params), state
+
+
 ENTRIES: list[Entry] = [
     Entry("utils.to_categorical", _labels_only, _fn(lambda y: jaxent.utils.to_categorical(y, 10)),
           lambda y: jax.nn.one_hot(y, 10, dtype=F32)),
@@ -204,6 +234,12 @@ ENTRIES: list[Entry] = [
     # figure is the update jitted the way a user's step holds it.
     Entry("optimizers.rmsprop.update", _rmsprop_inputs, lambda: jax.jit(jaxent.optimizers.rmsprop().update),
           _jnp_rmsprop_update, quick=True),
+    Entry("optimizers.sgd.update", _optimizer_inputs(lambda: jaxent.optimizers.sgd(O.LEARNING_RATE)),
+          lambda: jax.jit(jaxent.optimizers.sgd(O.LEARNING_RATE).update), _jnp_sgd_update),
+    Entry("optimizers.adam.update", _optimizer_inputs(lambda: jaxent.optimizers.adam(O.LEARNING_RATE)),
+          lambda: jax.jit(jaxent.optimizers.adam(O.LEARNING_RATE).update), _jnp_adam_update),
+    Entry("optimizers.adamw.update", _optimizer_inputs(lambda: jaxent.optimizers.adamw(O.LEARNING_RATE)),
+          lambda: jax.jit(jaxent.optimizers.adamw(O.LEARNING_RATE).update), _jnp_adamw_update),
 ]
 """Every public callable of API.md that runs on arrays; the other public names are in :data:`NOT_DISPATCHED`."""
 
@@ -220,6 +256,12 @@ NOT_DISPATCHED: dict[str, str] = {
     "metrics.merge_across": "runs inside shard_map only",
     "optimizers.RMSprop": "the class rmsprop() returns: its update is the optimizers.rmsprop.update entry",
     "optimizers.RMSpropState": "the state type (a NamedTuple)",
+    "optimizers.SGD": "the class sgd() returns: its update is the optimizers.sgd.update entry",
+    "optimizers.SGDState": "the state type (a NamedTuple)",
+    "optimizers.Adam": "the class adam() returns: its update is the optimizers.adam.update entry",
+    "optimizers.AdamState": "the state type (a NamedTuple)",
+    "optimizers.AdamW": "the class adamw() returns: its update is the optimizers.adamw.update entry",
+    "optimizers.finalize_variable_values": "swaps the EMA averages in: a tree selection, no arithmetic",
     "optimizers.schedules": "a module of learning-rate schedules (evaluated inside the update)",
     "optimizers.get": "resolves an identifier to an optimizer; no arrays",
     "losses.get": "resolves an identifier to a loss; no arrays",

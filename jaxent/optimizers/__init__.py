@@ -1,7 +1,9 @@
 """Keras 2's optimizer API in optax terms: :class:`RMSprop`, schedules, ``get``.
 
-* :func:`rmsprop` / :class:`RMSprop` — Keras 2's RMSprop, a frozen optimizer object with optax's
-  ``init``/``update`` (``_rmsprop.py``);
+* :func:`rmsprop` / :class:`RMSprop`, :func:`sgd` / :class:`SGD`, :func:`adam` / :class:`Adam`,
+  :func:`adamw` / :class:`AdamW` — Keras 2's optimizers, frozen objects with optax's
+  ``init``/``update`` (``_rmsprop.py``, ``_sgd.py``, ``_adam.py``; the shared plumbing in
+  ``_base.py``), and :func:`finalize_variable_values` for ``use_ema``;
 * the pieces every Keras optimizer shares, as optax transformations (``_transforms.py``):
   :func:`keras_chain` (Keras's step counter and learning rate), :func:`clip_gradients`,
   :func:`decay_weights`; and RMSprop's rule, :func:`scale_by_keras_rms`;
@@ -20,7 +22,11 @@ Example (a Keras line ``optimizer=RMSprop(learning_rate=CosineDecay(...), clipno
 """
 
 from jaxent.optimizers import schedules
+from jaxent.optimizers._adam import Adam, AdamState, AdamW, adam, adamw
+from jaxent.optimizers._base import finalize_variable_values
 from jaxent.optimizers._get import deserialize, get, serialize
 from jaxent.optimizers._rmsprop import RMSprop, RMSpropState, rmsprop
+from jaxent.optimizers._sgd import SGD, SGDState, sgd
 
-__all__ = ["RMSprop", "RMSpropState", "rmsprop", "schedules", "get", "serialize", "deserialize"]
+__all__ = ["RMSprop", "RMSpropState", "rmsprop", "SGD", "SGDState", "sgd", "Adam", "AdamState", "adam",
+           "AdamW", "adamw", "finalize_variable_values", "schedules", "get", "serialize", "deserialize"]

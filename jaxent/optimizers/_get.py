@@ -8,25 +8,26 @@ from typing import Any
 import optax
 
 from jaxent import _serialization
+from jaxent.optimizers._adam import Adam, AdamW
+from jaxent.optimizers._base import KerasOptimizer
 from jaxent.optimizers._rmsprop import RMSprop
+from jaxent.optimizers._sgd import SGD
 
 __all__ = ["get", "serialize", "deserialize"]
 
 
 def _optax_instead(name: str) -> str:
-    return (f"jaxent implements only Keras's RMSprop; use optax.{name} (optax's update rule and "
+    return (f"jaxent does not implement it yet; use optax.{name} (optax's update rule and "
             "defaults are not guaranteed to match Keras's step for step)")
 
 
 _NOT_IMPLEMENTED = {
     # tf-keras 2.21's `keras.optimizers.deserialize` table, less RMSprop
     **{name: _optax_instead(name) for name in
-       ("adadelta", "adagrad", "adam", "adamw", "adamax", "nadam", "sgd")},
+       ("adadelta", "adagrad", "adamax", "nadam")},
     "experimentaladadelta": _optax_instead("adadelta"),
     "experimentaladagrad": _optax_instead("adagrad"),
-    "experimentaladam": _optax_instead("adam"),
-    "experimentalsgd": _optax_instead("sgd"),
-    "ftrl": "jaxent implements only Keras's RMSprop, and optax has no FTRL",
+    "ftrl": "jaxent does not implement it yet, and optax has no FTRL",
     **{name: "loss scaling is part of Keras's mixed precision; in JAX scale the loss yourself "
              "(16-bit jaxent losses already compute in float32)"
        for name in ("lossscaleoptimizer", "lossscaleoptimizerv3", "lossscaleoptimizerv1")},
@@ -35,9 +36,10 @@ _NOT_IMPLEMENTED = {
 REGISTRY = _serialization.Registry(
     kind="optimizer",
     module="keras.optimizers",
-    objects={"rmsprop": RMSprop},
+    objects={"rmsprop": RMSprop, "sgd": SGD, "adam": Adam, "adamw": AdamW,
+             "experimentaladam": Adam, "experimentalsgd": SGD},
     case_insensitive=True,  # Keras lowercases the names of its own optimizers
-    instance_types=(RMSprop, optax.GradientTransformation),
+    instance_types=(KerasOptimizer, optax.GradientTransformation),
     unsupported=_NOT_IMPLEMENTED,
 )
 
@@ -107,9 +109,9 @@ def serialize(optimizer: RMSprop) -> dict[str, Any]:
       >>> d["module"], d["class_name"], d["config"]["learning_rate"]
       ('keras.optimizers', 'RMSprop', np.float32(0.01))
     """
-    if not isinstance(optimizer, RMSprop):
+    if not isinstance(optimizer, KerasOptimizer):
         raise TypeError(
-            f"Only jaxent.optimizers.RMSprop has a Keras config. Received: {optimizer!r} "
+            f"Only jaxent.optimizers.RMSprop, SGD, Adam and AdamW have a Keras config. Received: {optimizer!r} "
             f"(of type {type(optimizer).__name__})."
         )
     return _serialization.serialize(optimizer, REGISTRY)

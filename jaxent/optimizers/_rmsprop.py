@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, NamedTuple
 
 import jax
@@ -17,17 +16,8 @@ import numpy as np
 import optax
 
 from jaxent import _validation
-from jaxent._objects import Module
-from jaxent.optimizers import schedules
-from jaxent.optimizers._transforms import (
-    KerasChainState,
-    LearningRate,
-    Rounded,
-    Scalar,
-    clip_gradients,
-    decay_weights,
-    keras_chain,
-)
+from jaxent.optimizers._base import KerasOptimizer, number
+from jaxent.optimizers._transforms import LearningRate, Rounded, Scalar
 
 __all__ = ["RMSprop", "RMSpropState", "ScaleByKerasRmsState", "rmsprop", "scale_by_keras_rms"]
 
@@ -156,15 +146,11 @@ class RMSpropState(NamedTuple):
     """Moving average of gradients (Keras's ``average_gradient``); ``None`` unless centered."""
     momentum: optax.Updates | None
     """Accumulated step (Keras's ``momentum``); ``None`` when momentum is off."""
+    ema: optax.Params | None = None
+    """The moving average of each parameter (``use_ema``), else ``None``."""
 
 
-_CONFIG_KEYS = ("name", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
-                "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer",
-                "learning_rate", "rho", "momentum", "epsilon", "centered")
-"""The keys of tf-keras 2.21's ``RMSprop.get_config()``, in its order."""
-
-
-class RMSprop(Module):
+class RMSprop(KerasOptimizer):
     r"""``tf.keras.optimizers.RMSprop`` (tf-keras >= 2.11) as a frozen optax-style optimizer.
 
     Applying its updates with ``optax.apply_updates`` follows Keras's parameter trajectory step
@@ -182,8 +168,9 @@ class RMSprop(Module):
 
     with ``lr = schedule(count)`` at the count *before* the update (``schedule(0)`` first), or
     the float learning rate rounded to float32. It is :func:`keras_chain` of
-    :func:`clip_gradients`, :func:`scale_by_keras_rms` and :func:`decay_weights`; its state is
-    an :class:`RMSpropState`.
+    :func:`clip_gradients`, :func:`scale_by_keras_rms`, :func:`decay_weights` and, with
+    ``use_ema``, :func:`track_ema` (the :class:`~jaxent.optimizers._base.KerasOptimizer`
+    plumbing every jaxent optimizer shares); its state is an :class:`RMSpropState`.
 
     An ``RMSprop`` is configuration: frozen after construction (assigning an attribute raises
     ``FrozenInstanceError``; ``opt.replace(rho=0.8)`` makes a changed copy), equal to another
@@ -209,8 +196,14 @@ class RMSprop(Module):
       clipvalue: clip every element to ``[-clipvalue, clipvalue]`` (None or ``<= 0``: off).
       global_clipnorm: clip all gradients together to this L2 norm (None or ``<= 0``: off); at
         most one of ``clipnorm`` and ``global_clipnorm`` may be given.
-      use_ema: must be False (see below); ``ema_momentum``, ``ema_overwrite_frequency``,
-        ``jit_compile`` and ``name`` are kept for the config and have no effect.
+      use_ema: keep a moving average of the parameters, ``avg ← ema_momentum·avg +
+        (1 - ema_momentum)·θ`` after every step (starting at ``θ``), and overwrite ``θ`` with it
+        after every ``ema_overwrite_frequency``-th step (None: never); ``update`` then needs
+        ``params``. :func:`finalize_variable_values` swaps the averages in.
+      ema_momentum: in ``[0, 1]`` (checked with ``use_ema``).
+      ema_overwrite_frequency: an int ``>= 0`` or None (checked with ``use_ema``; 0 and None:
+        never overwrite).
+      jit_compile, name: kept for the config; no effect.
       **kwargs: Keras's removed arguments, refused with Keras's messages (``decay``,
         ``gradient_aggregator``, ``gradient_transformers``: ``ValueError``; anything else:
         ``TypeError``); ``is_legacy_optimizer`` (written by ``get_config``) and ``mesh=None``
@@ -225,7 +218,7 @@ class RMSprop(Module):
         needed), ``centered`` is not a bool, or an unknown keyword is given.
       ValueError: a hyperparameter is not finite or out of its range (the message names the
         argument and the value), both ``clipnorm`` and ``global_clipnorm`` are given (Keras's
-        message), or ``use_ema=True``, ``lr=...``, ``decay=...``.
+        message), or ``lr=...``, ``decay=...``.
 
     Example (Keras's documented example: one step on ``loss = θ²/2``):
       >>> import jax, jax.numpy as jnp, optax
@@ -265,7 +258,6 @@ class RMSprop(Module):
       * out-of-range hyperparameters raise (``rho`` outside ``[0, 1)``, ``momentum >= 1``, a
         negative ``epsilon``, learning rate or ``weight_decay``, any NaN or inf, a bool or a
         string); Keras accepts them and trains to NaN or diverges;
-      * ``use_ema=True`` raises ``ValueError`` (not implemented yet);
       * ``lr=`` raises ``ValueError`` (tf-keras >= 2.11 ignores it with a warning and trains
         with ``learning_rate``);
       * ``get_config()["jit_compile"]`` is what was passed (tf-keras reports False without a GPU);
@@ -292,113 +284,24 @@ class RMSprop(Module):
         name: str = "RMSprop",
         **kwargs: Any,
     ) -> None:
-        _check_keras_only(kwargs, use_ema=use_ema, name=name)
+        self._keras_init(
+            learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm, use_ema=use_ema, ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency, jit_compile=jit_compile, name=name,
+            kwargs=kwargs,
+        )
         check = _validation.check_hyperparameter
-        if not callable(learning_rate):
-            check("learning_rate", learning_rate, expected="a float or an optax schedule", low=0.0, arrays=True)
-        self.learning_rate = learning_rate
         self.rho = check("rho", rho, low=0.0, high=1.0, high_open=True, arrays=True)
         self.momentum = check("momentum", momentum, high=1.0, high_open=True, arrays=True)
         self.epsilon = check("epsilon", epsilon, low=0.0, arrays=True)
         self.centered = _validation.check_flag("centered", centered)
-        optional = dict(expected="a float or None", optional=True, arrays=True)
-        self.weight_decay = check("weight_decay", weight_decay, low=0.0, **optional)
-        self.clipnorm = check("clipnorm", clipnorm, **optional)
-        self.clipvalue = check("clipvalue", clipvalue, **optional)
-        self.global_clipnorm = check("global_clipnorm", global_clipnorm, **optional)
-        if clipnorm is not None and global_clipnorm is not None:
-            raise ValueError(
-                "At most one of `clipnorm` and `global_clipnorm` can be set. "
-                f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}."
-            )
-        self.use_ema = use_ema
-        self.ema_momentum = ema_momentum
-        self.ema_overwrite_frequency = ema_overwrite_frequency
-        self.jit_compile = jit_compile
-        self.name = name
 
-    # --- optax -----------------------------------------------------------------------------
+    State = RMSpropState
+    RuleState = ScaleByKerasRmsState
+    CONFIG_KEYS = ("rho", "momentum", "epsilon", "centered")
 
-    def _chain(self) -> optax.GradientTransformationExtraArgs:
-        """Keras's steps as optax pieces; built per call (closures only, nothing compiled)."""
-
-        def number(x: Scalar | None) -> Scalar | None:  # Python ints compute as floats
-            return float(x) if isinstance(x, (int, np.integer)) and not isinstance(x, bool) else x
-
-        return keras_chain(
-            self.learning_rate,
-            clip_gradients(number(self.clipnorm), number(self.clipvalue), number(self.global_clipnorm)),
-            scale_by_keras_rms(number(self.rho), number(self.momentum), number(self.epsilon), self.centered),
-            decay_weights(number(self.weight_decay)),
-        )
-
-    def init(self, params: optax.Params) -> RMSpropState:
-        """Zero slots and count for ``params`` (optax's ``init``)."""
-        state = self._chain().init(params)
-        rms = state.inner[1]
-        return RMSpropState(state.count, rms.nu, rms.mu, rms.momentum)
-
-    def update(
-        self, updates: optax.Updates, state: RMSpropState, params: optax.Params | None = None, **extra_args: Any
-    ) -> tuple[optax.Updates, RMSpropState]:
-        """The updates to add to ``params`` and the next state (optax's ``update``).
-
-        ``params`` is needed with ``weight_decay``; extra keyword arguments are ignored.
-        """
-        if self.weight_decay is not None and params is None:
-            raise ValueError("RMSprop(weight_decay=...) needs the parameters: call update(grads, state, params).")
-        inner = (optax.EmptyState(), ScaleByKerasRmsState(state.nu, state.mu, state.momentum), optax.EmptyState())
-        updates, new = self._chain().update(updates, KerasChainState(state.count, inner), params)
-        rms = new.inner[1]
-        return updates, RMSpropState(new.count, rms.nu, rms.mu, rms.momentum)
-
-    def as_optax(self) -> optax.GradientTransformationExtraArgs:
-        """This optimizer as a real ``optax.GradientTransformationExtraArgs`` (same ``init``/``update``).
-
-        For code that checks ``isinstance(tx, optax.GradientTransformation)``; optax's own
-        combinators take an ``RMSprop`` directly.
-        """
-        return optax.GradientTransformationExtraArgs(self.init, self.update)
-
-    # --- Keras -----------------------------------------------------------------------------
-
-    def get_config(self) -> dict[str, Any]:
-        """tf-keras 2.21's ``RMSprop.get_config()``: same keys, order and values.
-
-        A float learning rate comes back as a NumPy float32 (Keras holds it in a float32
-        variable), a schedule as ``schedules.serialize(schedule)``'s dict.
-
-        Raises:
-          TypeError: the learning rate is a plain optax schedule (no Keras config) or traced.
-        """
-        config = {key: getattr(self, key) for key in _CONFIG_KEYS if key != "is_legacy_optimizer"}
-        config["is_legacy_optimizer"] = False
-        config["learning_rate"] = _serialize_learning_rate(self.learning_rate)
-        return {key: config[key] for key in _CONFIG_KEYS}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RMSprop:
-        """The optimizer a :meth:`get_config` dict (jaxent's or tf-keras's) describes.
-
-        A ``learning_rate`` dict is deserialized with :func:`schedules.deserialize`.
-        """
-        config = dict(config)
-        if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        defaults = inspect.signature(type(self)).parameters
-        shown = (f"{key}={getattr(self, key)!r}" for key, param in defaults.items()
-                 if not _is_default(getattr(self, key), param.default))
-        return f"{type(self).__name__}({', '.join(shown)})"
-
-
-# inspect.signature (and so optax.inject_hyperparams) sees Keras's named arguments only: the
-# catch-all **kwargs exists to give Keras's errors for its removed arguments.
-RMSprop.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [param for name, param in inspect.signature(RMSprop.__init__).parameters.items() if name not in ("self", "kwargs")]
-)
+    def _rule(self) -> optax.GradientTransformationExtraArgs:
+        return scale_by_keras_rms(number(self.rho), number(self.momentum), number(self.epsilon), self.centered)
 
 
 def rmsprop(
@@ -447,71 +350,3 @@ def rmsprop(
     """
     return RMSprop(learning_rate, rho, momentum, epsilon, centered, weight_decay=weight_decay,
                    clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm).as_optax()
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _is_default(value: Any, default: Any) -> bool:
-    return value is default or (type(value) is type(default) and value == default)
-
-
-def _serialize_learning_rate(learning_rate: Any) -> Any:
-    """Keras's ``_serialize_hyperparameter``: a schedule's dict, or the float32 value."""
-    if isinstance(learning_rate, schedules.LearningRateSchedule):
-        return schedules.serialize(learning_rate)
-    if callable(learning_rate):
-        raise TypeError(
-            f"The learning rate {learning_rate!r} is a plain optax schedule, which has no Keras "
-            "config. Use a jaxent.optimizers.schedules class to get one."
-        )
-    if isinstance(learning_rate, jax.core.Tracer):
-        raise TypeError("get_config() needs a concrete learning rate; this one is traced.")
-    return np.float32(learning_rate)
-
-
-_LEGACY_ONLY = ("decay", "gradient_aggregator", "gradient_transformers")
-
-
-def _check_keras_only(kwargs: dict[str, Any], *, use_ema: Any, name: Any) -> None:
-    """Keras's checks of the extra keyword arguments, and jaxent's of what it lacks."""
-    kwargs = dict(kwargs)
-    kwargs.pop("is_legacy_optimizer", None)  # written by get_config; Keras drops it too
-    if kwargs.get("mesh") is None:
-        kwargs.pop("mesh", None)  # Keras's DTensor mesh: None is the default
-    if kwargs.get("lr") is not None:
-        raise ValueError(
-            f"`lr` is deprecated in TF-Keras optimizer, and tf-keras >= 2.11 ignores it: it logs "
-            f"a warning and trains with learning_rate (0.001 by default), not lr={kwargs['lr']}. "
-            "Pass learning_rate= instead (drop lr= to keep what tf-keras did)."
-        )
-    kwargs.pop("lr", None)
-    for key in kwargs:
-        if key in _LEGACY_ONLY:
-            hint = (" (The legacy `decay=d` is "
-                    "learning_rate=schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=d).)"
-                    if key == "decay" else "")
-            raise ValueError(
-                f"{key} is deprecated in the new TF-Keras optimizer, please check the docstring "
-                "for valid arguments, or use the legacy optimizer, e.g., "
-                f"tf.keras.optimizers.legacy.RMSprop.{hint}"
-            )
-        if key == "mesh":
-            raise ValueError("`mesh` (Keras's DTensor layout) is not supported: RMSprop is "
-                             "elementwise, so shard the parameters with jax.sharding instead.")
-        raise TypeError(
-            f"{key} is not a valid argument, kwargs should be empty  for "
-            "`optimizer_experimental.Optimizer`."
-        )
-    if use_ema:
-        raise ValueError(
-            "RMSprop(use_ema=True) is not implemented by jaxent: Keras keeps a moving average "
-            "of the parameters (a ← ema_momentum·a + (1 - ema_momentum)·θ after every step) and "
-            "overwrites the parameters with it every ema_overwrite_frequency steps and at the "
-            "end of fit. Keep that average next to your parameters instead, e.g. "
-            "avg = jax.tree.map(lambda a, p: m * a + (1 - m) * p, avg, params)."
-        )
-    if not isinstance(name, str):
-        raise TypeError(f"`name` must be a string. Received: name={name!r}.")
-
-

@@ -8,8 +8,8 @@ A tf-keras optimizer's ``apply_gradients`` does, in this order (KERAS2_SEMANTICS
 3. decay the weights, decoupled: ``θ ← θ - θ·weight_decay·lr`` (:func:`decay_weights`);
 4. the optimizer's own rule (RMSprop's :func:`jaxent.optimizers._rmsprop.scale_by_keras_rms`,
    Adam's, SGD's...), which uses the learning rate;
-5. the moving average of the weights when ``use_ema`` (not implemented yet: it is one more
-   transformation at the end of the chain, which sees ``count`` and ``params``);
+5. the moving average of the weights when ``use_ema`` (:func:`track_ema`, last in the chain:
+   it sees ``count``, ``params`` and the final update);
 6. ``iterations += 1``.
 
 :func:`keras_chain` runs the pieces in that order. It is ``optax.chain`` plus Keras's one step
@@ -38,12 +38,14 @@ import numpy as np
 import optax
 
 __all__ = [
+    "EmaState",
     "KerasChainState",
     "Rounded",
     "clip_gradients",
     "decay_weights",
     "keras_chain",
     "learning_rate_at",
+    "track_ema",
 ]
 
 Scalar = float | int | jax.Array
@@ -107,6 +109,16 @@ class Rounded:
             return x.astype(self.compute)
         return self.round(x)
 
+    def cast(self, x: Scalar) -> jax.Array:
+        """A hyperparameter as Keras's ``tf.cast(x, dtype)`` gives it: a Python number goes through float32.
+
+        ``tf.cast`` first makes a float32 tensor of a Python float, so float64 variables see
+        ``f64(f32(x))`` (SGD's momentum, Adam's betas in ``β^t``, the weight decay).
+        """
+        if isinstance(x, (int, float, np.generic)):
+            return self.const(np.float32(x))
+        return self.const(x)
+
     def mul(self, a: jax.Array, b: jax.Array) -> jax.Array:
         return self.round(a * b)
 
@@ -115,6 +127,18 @@ class Rounded:
 
     def sub(self, a: jax.Array, b: jax.Array) -> jax.Array:
         return self.round(a - b)
+
+    def div(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        return self.round(a / b)
+
+    def sqrt(self, x: jax.Array) -> jax.Array:
+        return self.round(jnp.sqrt(x))
+
+    def maximum(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        return jnp.maximum(a, b)
+
+    def pow(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        return self.round(jnp.power(a, b))
 
     def rsqrt(self, x: jax.Array) -> jax.Array:
         """``1 / sqrt(x)`` with both roundings (TensorFlow's ``rsqrt`` on CPU)."""
@@ -350,9 +374,89 @@ def decay_weights(weight_decay: Scalar | None) -> optax.GradientTransformationEx
             theta = jnp.asarray(p).astype(u.dtype)
             r = Rounded(u.dtype)
             t = r.const(theta)
-            decayed = r.sub(t, r.mul(r.mul(t, r.const(weight_decay)), r.const(learning_rate)))
+            decayed = r.sub(t, r.mul(r.mul(t, r.cast(weight_decay)), r.const(learning_rate)))
             return r.out(r.sub(r.add(decayed, r.const(u)), t))
 
         return jax.tree.map(decay, updates, params), state
 
     return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+
+
+# --- the moving average of the weights (use_ema) ------------------------------------------
+
+
+class EmaState(NamedTuple):
+    """State of :func:`track_ema`: the moving average of each parameter, in its dtype."""
+
+    average: optax.Params
+
+
+def track_ema(ema_momentum: Scalar = 0.99, ema_overwrite_frequency: int | None = None) -> optax.GradientTransformationExtraArgs:
+    """Keras's ``use_ema``: a moving average of the parameters, and every k steps θ set to it.
+
+    Last in :func:`keras_chain`: it receives the update ``u`` the earlier pieces computed and,
+    with ``θ' = θ + u`` (what ``optax.apply_updates`` gives), per parameter::
+
+        avg ← m·avg + (1 - m)·θ'                 (avg starts as θ at init; Keras's
+                                                  arithmetic form, each op rounded)
+        if k and (count + 1) % k == 0:  θ' ← avg  (count: updates before this one, so the
+                                                  overwrite follows updates k, 2k, ...)
+        update = θ' - θ
+
+    Args:
+      ema_momentum: ``m``, in ``[0, 1]``.
+      ema_overwrite_frequency: ``k``; None (or 0) never overwrites.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (state :class:`EmaState`) that needs
+      ``params`` and the ``count=`` extra argument (:func:`keras_chain` passes it).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> ema = track_ema(0.5, ema_overwrite_frequency=1)
+      >>> params = jnp.array(1.0)
+      >>> u, state = ema.update(jnp.array(-0.1), ema.init(params), params, count=jnp.array(0))
+      >>> print(u, state.average)  # avg = 0.5·1 + 0.5·0.9; θ overwritten by it
+      -0.050000012 0.95
+
+    Keras: ``Optimizer._update_model_variables_moving_average`` and the overwrite in
+    ``_distributed_apply_gradients_fn`` (tf-keras 2.21).
+    """
+
+    def init_fn(params: optax.Params) -> EmaState:
+        return EmaState(jax.tree.map(lambda p: jnp.array(p, copy=True), params))
+
+    def update_fn(
+        updates: optax.Updates,
+        state: EmaState,
+        params: optax.Params | None = None,
+        *,
+        count: jax.Array | None = None,
+        **extra_args: Any,
+    ) -> tuple[optax.Updates, EmaState]:
+        del extra_args
+        if params is None:
+            raise ValueError("use_ema needs the parameters: call update(grads, state, params).")
+        if count is None:
+            raise ValueError("track_ema needs the step count: call it through keras_chain.")
+        overwrite = None
+        if ema_overwrite_frequency:
+            overwrite = (count + 1) % ema_overwrite_frequency == 0
+
+        def leaf(u: jax.Array, p: jax.Array, avg: jax.Array) -> tuple[jax.Array, jax.Array]:
+            p = jnp.asarray(p)
+            r = Rounded(p.dtype)
+            theta = r.const(p)
+            new = r.add(theta, r.const(u))
+            avg = r.add(r.mul(r.const(ema_momentum), r.const(avg)), r.mul(r.const(1 - ema_momentum), new))
+            if overwrite is not None:
+                new = jnp.where(overwrite, avg, new)
+            return r.out(r.sub(new, theta)).astype(jnp.asarray(u).dtype), r.out(avg)
+
+        averages, treedef = jax.tree.flatten(state.average)
+        stepped = [leaf(u, p, a) for u, p, a in
+                   zip(treedef.flatten_up_to(updates), treedef.flatten_up_to(params), averages)]
+        return (treedef.unflatten([out[0] for out in stepped]),
+                EmaState(treedef.unflatten([out[1] for out in stepped])))
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
