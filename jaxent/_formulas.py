@@ -18,6 +18,7 @@ import warnings
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxent import _validation
 from jaxent._inputs import class_ids
@@ -277,3 +278,197 @@ def absolute_error_per_sample(y_true: jax.Array, y_pred: jax.Array) -> jax.Array
     """``mean(|y_pred - y_true|, axis=-1)`` with a zero derivative at 0 (shapes broadcast)."""
     y_true, y_pred = _regression_inputs(y_true, y_pred)
     return jnp.mean(safe_abs(y_pred - y_true), axis=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# The other tf.keras losses (hinge, Huber, log-cosh, KL divergence, Poisson, cosine, MSLE, MAPE,
+# the focal cross entropies), each written as tf-keras 2.21 writes it, constant for constant.
+
+
+def _tf_maximum(x: jax.Array, floor: jax.Array | float) -> jax.Array:
+    """``tf.maximum(x, floor)``: on a tie the gradient goes to ``x`` whole (``jnp.maximum`` halves it)."""
+    return jnp.where(x < floor, jnp.asarray(floor, x.dtype), x)
+
+
+def _tf_pow(x: jax.Array, exponent: float) -> jax.Array:
+    """``tf.pow(x, exponent)``: an integer exponent (Keras's default ``gamma=2.0``) as repeated products.
+
+    Both are within rounding of ``x**n`` (TF's ``pow`` is correctly rounded for squares, as the
+    product is); the products compile to a few multiplications instead of XLA's general ``pow``.
+    """
+    if float(exponent).is_integer() and 0 < exponent <= 8:
+        return jax.lax.integer_pow(x, int(exponent))
+    return jnp.power(x, jnp.asarray(exponent, x.dtype))
+
+
+def signed_labels(y_true: jax.Array) -> jax.Array:
+    """Keras's ``_maybe_convert_labels``: when every label is 0 or 1, ``2 y - 1``; otherwise as given.
+
+    The test is over the whole array (a batch of ``{0, 1}`` labels becomes ``{-1, 1}``, a batch
+    holding any other value is kept).
+    """
+    is_binary = jnp.all((y_true == 0) | (y_true == 1))
+    return jnp.where(is_binary, 2 * y_true - 1, y_true)
+
+
+def hinge_per_sample(y_true: jax.Array, y_pred: jax.Array, squared: bool = False) -> jax.Array:
+    """``mean(max(1 - y * p, 0)[**2], -1)`` with ``{0, 1}`` labels first mapped to ``{-1, 1}``."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    margins = _tf_maximum(1 - signed_labels(y_true) * y_pred, 0)
+    return jnp.mean(jnp.square(margins) if squared else margins, axis=-1)
+
+
+def categorical_hinge_per_sample(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``max(max((1 - y) * p, -1) - sum(y * p, -1) + 1, 0)``."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    positive = jnp.sum(y_true * y_pred, axis=-1)
+    negative = jnp.max((1 - y_true) * y_pred, axis=-1)
+    return _tf_maximum(negative - positive + 1, 0)
+
+
+def huber_per_sample(y_true: jax.Array, y_pred: jax.Array, delta: float) -> jax.Array:
+    """``mean(0.5 e**2 if |e| <= delta else delta |e| - 0.5 delta**2, -1)``, ``e = p - y``, in float32.
+
+    Keras casts both inputs (and ``delta``) to ``floatx()`` = float32 whatever their dtype, so
+    the result is float32 for float64 inputs too.
+    """
+    y_true, y_pred = jnp.asarray(y_true).astype(jnp.float32), jnp.asarray(y_pred).astype(jnp.float32)
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    delta = jnp.asarray(delta, jnp.float32)
+    error = y_pred - y_true
+    abs_error = safe_abs(error)
+    half = jnp.asarray(0.5, jnp.float32)
+    quadratic = half * jnp.square(error)
+    linear = delta * abs_error - half * jnp.square(delta)
+    return jnp.mean(jnp.where(abs_error <= delta, quadratic, linear), axis=-1)
+
+
+@jax.custom_jvp
+def tf_softplus(x: jax.Array) -> jax.Array:
+    """TensorFlow's softplus: ``x`` above ``-t``, ``exp(x)`` below ``t``, ``log1p(exp(x))`` between (``t = log(eps) + 2``)."""
+    threshold = math.log(float(jnp.finfo(x.dtype).eps)) + 2
+    exp = jnp.exp(x)
+    return jnp.where(x > -threshold, x, jnp.where(x < threshold, exp, jnp.log1p(exp)))
+
+
+@tf_softplus.defjvp
+def _tf_softplus_jvp(primals, tangents):
+    # TF's SoftplusGrad: g / (exp(-x) + 1).
+    (x,), (x_dot,) = primals, tangents
+    return tf_softplus(x), x_dot / (jnp.exp(-x) + 1)
+
+
+def log_cosh_per_sample(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``mean(x + softplus(-2 x) - log(2), -1)``, ``x = p - y``; ``log(2)`` is float32's, as Keras casts it."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    x = y_pred - y_true
+    log_two = jnp.asarray(np.float32(math.log(2.0)), x.dtype)
+    return jnp.mean(x + tf_softplus(-2 * x) - log_two, axis=-1)
+
+
+def kl_divergence_per_sample(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``sum(y * log(y / p), -1)`` with both clipped to ``[1e-7, 1]`` (gradient 1 on the bounds, as TF's clip)."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    lo, one = np.asarray(EPSILON, y_pred.dtype)[()], np.asarray(1, y_pred.dtype)[()]
+    y_true, y_pred = clip_by_value(y_true, lo, one), clip_by_value(y_pred, lo, one)
+    return jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)
+
+
+def poisson_per_sample(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``mean(p - y * log(p + 1e-7), -1)``."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    return jnp.mean(y_pred - y_true * jnp.log(y_pred + jnp.asarray(EPSILON, y_pred.dtype)), axis=-1)
+
+
+def _l2_normalize(x: jax.Array, axis: int) -> jax.Array:
+    """``tf.linalg.l2_normalize``: ``x * rsqrt(max(sum(x**2, axis), 1e-12))``."""
+    square_sum = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
+    return x * jax.lax.rsqrt(_tf_maximum(square_sum, jnp.asarray(1e-12, x.dtype)))
+
+
+def cosine_similarity_per_sample(y_true: jax.Array, y_pred: jax.Array, axis: int) -> jax.Array:
+    """``-sum(l2_normalize(y, axis) * l2_normalize(p, axis), axis)`` (0 where either vector is 0)."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    axis = _validation.check_axis(axis, y_pred.ndim)
+    return -jnp.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)
+
+
+def squared_log_error_per_sample(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``mean((log(max(p, 1e-7) + 1) - log(max(y, 1e-7) + 1))**2, -1)``."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    eps = jnp.asarray(EPSILON, y_pred.dtype)
+    first = jnp.log(_tf_maximum(y_pred, eps) + 1)
+    second = jnp.log(_tf_maximum(y_true, eps) + 1)
+    return jnp.mean(jnp.square(first - second), axis=-1)
+
+
+def absolute_percentage_error_per_sample(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``100 * mean(|(y - p) / max(|y|, 1e-7)|, -1)``; the derivative at ``p == y`` is 0, as TF's."""
+    y_true, y_pred = _regression_inputs(y_true, y_pred)
+    eps = jnp.asarray(EPSILON, y_pred.dtype)
+    ratio = safe_abs((y_true - y_pred) / _tf_maximum(safe_abs(y_true), eps))
+    return jnp.asarray(100.0, y_pred.dtype) * jnp.mean(ratio, axis=-1)
+
+
+def _focal_inputs(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array]:
+    y_true, y_pred = promote(y_true, y_pred)
+    _validation.check_broadcastable("y_true", y_true.shape, "y_pred", y_pred.shape)
+    return y_true, y_pred
+
+
+def categorical_focal_ce_per_sample(
+    y_true: jax.Array, y_pred: jax.Array, alpha: float | tuple[float, ...], gamma: float, from_logits: bool,
+    label_smoothing: float, axis: int,
+) -> jax.Array:
+    """``keras.losses.categorical_focal_crossentropy``.
+
+    ``y`` smoothed towards ``1 / C`` (``C`` the size of the *last* axis, as Keras takes it);
+    ``p = softmax(y_pred, axis)`` with ``from_logits``, then normalised over ``axis`` and
+    clipped to ``[1e-7, 1 - 1e-7]``; ``sum(alpha * (1 - p)**gamma * -y log(p), axis)``. A list
+    ``alpha`` weighs the classes of the last axis.
+    """
+    y_true, y_pred = _focal_inputs(y_true, y_pred)
+    axis = _validation.check_axis(axis, y_pred.ndim)
+    if y_pred.shape[-1] == 1:
+        warnings.warn(
+            f"categorical_focal_crossentropy expects y_pred of shape (batch_size, num_classes) with "
+            f"num_classes > 1; received y_pred.shape={y_pred.shape}.",
+            SyntaxWarning,
+            stacklevel=2,
+        )
+    if label_smoothing:
+        smoothing = jnp.asarray(label_smoothing, y_pred.dtype)
+        y_true = y_true * (1 - smoothing) + smoothing / jnp.asarray(y_true.shape[-1], y_pred.dtype)
+    output = jax.nn.softmax(y_pred, axis=axis) if from_logits else y_pred
+    output = output / jnp.sum(output, axis=axis, keepdims=True)
+    output = clip_by_value(output, *epsilon_bounds(output.dtype))
+    cross_entropy = -y_true * jnp.log(output)
+    modulating = _tf_pow(1 - output, gamma)
+    weighting = modulating * jnp.asarray(alpha, output.dtype)
+    return jnp.sum(weighting * cross_entropy, axis=axis)
+
+
+def binary_focal_ce_per_sample(
+    y_true: jax.Array, y_pred: jax.Array, apply_class_balancing: bool, alpha: float, gamma: float,
+    from_logits: bool, label_smoothing: float, axis: int,
+) -> jax.Array:
+    """``keras.losses.binary_focal_crossentropy``: ``mean(w * (1 - p_t)**gamma * bce, axis)``.
+
+    ``y`` smoothed towards 0.5; ``p = sigmoid(y_pred)`` with ``from_logits``;
+    ``p_t = y p + (1 - y)(1 - p)`` (unclipped); ``bce`` the backend binary cross entropy (clip
+    and added epsilon, or the stable logits form); ``w = y alpha + (1 - y)(1 - alpha)`` with
+    ``apply_class_balancing``, else 1.
+    """
+    y_true, y_pred = _focal_inputs(y_true, y_pred)
+    if label_smoothing:
+        smoothing = jnp.asarray(label_smoothing, y_pred.dtype)
+        y_true = y_true * (1 - smoothing) + 0.5 * smoothing
+    y_true = jnp.broadcast_to(y_true, jnp.broadcast_shapes(y_true.shape, y_pred.shape))
+    y_pred = jnp.broadcast_to(y_pred, y_true.shape)
+    probabilities = jax.nn.sigmoid(y_pred) if from_logits else y_pred
+    p_t = y_true * probabilities + (1 - y_true) * (1 - probabilities)
+    focal = _tf_pow(1 - p_t, gamma) * keras_binary_ce(y_true, y_pred, from_logits)
+    if apply_class_balancing:
+        alpha = jnp.asarray(alpha, y_pred.dtype)
+        focal = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal
+    return jnp.mean(focal, axis=_validation.check_axis(axis, focal.ndim))

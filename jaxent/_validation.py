@@ -117,6 +117,18 @@ def _non_negative(name: str, value: object) -> float:
     return value
 
 
+def _real_or_reals(name: str, value: object) -> float | tuple[float, ...]:
+    """A real number, or a sequence of them (per-class weights) as a tuple of floats (hashable)."""
+    if isinstance(value, (list, tuple)) or (isinstance(value, (np.ndarray, jax.Array)) and np.ndim(value) == 1):
+        if isinstance(value, (np.ndarray, jax.Array)):
+            value = _concrete(name, value)
+            value = np.asarray(value).tolist()
+        if not value:
+            raise ValueError(f"`{name}` must be a float or a non-empty list of floats. Received: {name}=[]")
+        return tuple(float(_real(name, item)) for item in value)
+    return _real(name, value)
+
+
 def _optional_string(name: str, value: object) -> str | None:
     if value is not None and not isinstance(value, str):
         raise _type_error(name, value, "a str or None")
@@ -151,6 +163,10 @@ _OPTIONS: dict[str, Callable[[str, object], Any]] = {
     "axis": _axis,
     "ignore_class": _optional_integer,
     "threshold": _real,
+    "delta": _real,
+    "gamma": _real,
+    "alpha": _real_or_reals,
+    "apply_class_balancing": _flag,
     "z_loss": _non_negative,
     "block_size": _optional_positive_integer,
     "kernel_layout": _choice("dv", "vd"),

@@ -44,6 +44,8 @@ FUNCTIONS = {
     "losses.binary_crossentropy": (losses.binary_crossentropy, (BITS, PROBS)),
     "losses.mean_squared_error": (losses.mean_squared_error, (BITS, PROBS)),
     "losses.mean_absolute_error": (losses.mean_absolute_error, (BITS, PROBS)),
+    **{f"losses.{fn.__name__}": (fn, (ONE_HOT if "categorical" in fn.__name__ else BITS, PROBS))
+       for fn in losses._MORE_FUNCTIONS},
     "metrics.accuracy": (metrics.accuracy, (BITS, PROBS)),
     "metrics.binary_accuracy": (metrics.binary_accuracy, (BITS, PROBS)),
     "metrics.categorical_accuracy": (metrics.categorical_accuracy, (ONE_HOT, PROBS)),
@@ -61,6 +63,8 @@ LOSS_CLASSES = {
     "BinaryCrossentropy": (losses.BinaryCrossentropy(), (BITS, PROBS, WEIGHTS)),
     "MeanSquaredError": (losses.MeanSquaredError(), (BITS, PROBS, WEIGHTS)),
     "MeanAbsoluteError": (losses.MeanAbsoluteError(), (BITS, PROBS, WEIGHTS)),
+    **{cls.__name__: (cls(), (ONE_HOT if "Categorical" in cls.__name__ else BITS, PROBS, WEIGHTS))
+       for cls in losses._MORE_CLASSES},
     "LinearSparseCategoricalCrossentropy": (
         losses.LinearSparseCategoricalCrossentropy(ignore_class=1),
         (FEATURES, KERNEL, LABELS),

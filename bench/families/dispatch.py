@@ -190,6 +190,95 @@ def _jnp_adamw_update(grads, state, params):
     return jax.tree.map(lambda u, p: u - p * 0.004 * O.LEARNING_RATE, updates, params), state
 
 
+# The other tf.keras losses: plain jnp forms of the same per-sample values.
+
+
+def _jnp_signed(y):
+    return jnp.where(jnp.all((y == 0) | (y == 1)), 2 * y - 1, y)
+
+
+def _jnp_hinge(y, p):
+    return jnp.mean(jnp.maximum(1 - _jnp_signed(y) * p, 0), axis=-1)
+
+
+def _jnp_squared_hinge(y, p):
+    return jnp.mean(jnp.square(jnp.maximum(1 - _jnp_signed(y) * p, 0)), axis=-1)
+
+
+def _jnp_categorical_hinge(y, p):
+    return jnp.maximum(jnp.max((1 - y) * p, axis=-1) - jnp.sum(y * p, axis=-1) + 1, 0)
+
+
+def _jnp_huber(y, p):
+    e = jnp.abs(p - y)
+    return jnp.mean(jnp.where(e <= 1.0, 0.5 * e * e, e - 0.5), axis=-1)
+
+
+def _jnp_log_cosh(y, p):
+    x = p - y
+    return jnp.mean(x + jax.nn.softplus(-2 * x) - np.float32(np.log(2)), axis=-1)
+
+
+def _jnp_kld(y, p):
+    y, p = jnp.clip(y, EPS, 1), jnp.clip(p, EPS, 1)
+    return jnp.sum(y * jnp.log(y / p), axis=-1)
+
+
+def _jnp_poisson(y, p):
+    return jnp.mean(p - y * jnp.log(p + EPS), axis=-1)
+
+
+def _jnp_cosine(y, p):
+    def normalize(x):
+        return x * jax.lax.rsqrt(jnp.maximum(jnp.sum(x * x, axis=-1, keepdims=True), 1e-12))
+
+    return -jnp.sum(normalize(y) * normalize(p), axis=-1)
+
+
+def _jnp_msle(y, p):
+    return jnp.mean(jnp.square(jnp.log(jnp.maximum(p, EPS) + 1) - jnp.log(jnp.maximum(y, EPS) + 1)), axis=-1)
+
+
+def _jnp_mape(y, p):
+    return 100 * jnp.mean(jnp.abs((y - p) / jnp.maximum(jnp.abs(y), EPS)), axis=-1)
+
+
+def _jnp_categorical_focal(y, p):
+    p = jnp.clip(p / jnp.sum(p, axis=-1, keepdims=True), EPS, 1 - EPS)
+    return jnp.sum(0.25 * jnp.square(1 - p) * -y * jnp.log(p), axis=-1)
+
+
+def _jnp_binary_focal(y, p):
+    c = jnp.clip(p, EPS, 1 - EPS)
+    bce = -(y * jnp.log(c + EPS) + (1 - y) * jnp.log(1 - c + EPS))
+    return jnp.mean(jnp.square(1 - (y * p + (1 - y) * (1 - p))) * bce, axis=-1)
+
+
+_MORE_LOSSES = [  # (function, class, inputs, jnp per-sample form)
+    ("hinge", "Hinge", L.bits_logits, _jnp_hinge),
+    ("squared_hinge", "SquaredHinge", L.bits_logits, _jnp_squared_hinge),
+    ("categorical_hinge", "CategoricalHinge", L.dense_logits, _jnp_categorical_hinge),
+    ("huber", "Huber", L.regression, _jnp_huber),
+    ("log_cosh", "LogCosh", L.regression, _jnp_log_cosh),
+    ("kl_divergence", "KLDivergence", L.dense_probs, _jnp_kld),
+    ("poisson", "Poisson", L.dense_probs, _jnp_poisson),
+    ("cosine_similarity", "CosineSimilarity", L.regression, _jnp_cosine),
+    ("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", L.dense_probs, _jnp_msle),
+    ("mean_absolute_percentage_error", "MeanAbsolutePercentageError", L.regression, _jnp_mape),
+    ("categorical_focal_crossentropy", "CategoricalFocalCrossentropy", L.dense_probs, _jnp_categorical_focal),
+    ("binary_focal_crossentropy", "BinaryFocalCrossentropy", L.bits_probs, _jnp_binary_focal),
+]
+
+
+def _more_loss_entries() -> list[Entry]:
+    entries = []
+    for fn, cls, inputs, per_sample in _MORE_LOSSES:
+        entries.append(Entry(f"losses.{fn}", inputs, _fn(getattr(jaxent.losses, fn)), per_sample))
+        entries.append(Entry(f"losses.{cls}", inputs, getattr(jaxent.losses, cls),
+                             lambda y, p, f=per_sample: jnp.mean(f(y, p))))
+    return entries
+
+
 ENTRIES: list[Entry] = [
     Entry("utils.to_categorical", _labels_only, _fn(lambda y: jaxent.utils.to_categorical(y, 10)),
           lambda y: jax.nn.one_hot(y, 10, dtype=F32)),
@@ -216,6 +305,7 @@ ENTRIES: list[Entry] = [
     Entry("losses.mean_squared_error", L.regression, _fn(jaxent.losses.mean_squared_error), L.jnp_mse),
     Entry("losses.mean_absolute_error", L.regression, _fn(jaxent.losses.mean_absolute_error), L.jnp_mae),
     *[_loss_class_entry(e) for e in L.LOSSES if isinstance(e, L.LossClass)],
+    *_more_loss_entries(),
     Entry("losses.LinearSparseCategoricalCrossentropy", _fused_inputs,
           lambda: jaxent.losses.LinearSparseCategoricalCrossentropy(), lambda f, k, y: jnp.mean(_jnp_fused(f, k, y))),
     Entry("metrics.accuracy", M.bits_rounded, _fn(jaxent.metrics.accuracy), _accuracy),
