@@ -134,6 +134,45 @@ def _metric_entries(entry: M.Metric) -> list[Entry]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Confusion-matrix metrics: the jnp peer counts with a plain [T, N] comparison in float32 (the
+# naive form jaxent avoids) into the same ConfusionState pytree.
+
+CONFUSION_METRICS = ("TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall",
+                     "AUC")
+
+
+def _confusion_entries(name: str) -> list[Entry]:
+    cls = getattr(jaxent.metrics, name)
+    state0 = lambda: cls().init()  # noqa: E731
+    thresholds = np.asarray(cls().grid.thresholds, np.float32)
+
+    def jnp_update(state, y_true, y_pred):
+        positive = (y_true != 0).reshape(1, -1)
+        above = y_pred.reshape(1, -1) > jnp.asarray(thresholds)[:, None]
+        count = lambda mask: jnp.sum(mask, axis=1).astype(F32)  # noqa: E731
+        zero = jnp.zeros(len(thresholds), F32)
+        tp, fp = count(above & positive), count(above & ~positive)
+        tn, fn = count(~above & ~positive), count(~above & positive)
+        batch = jnp.stack([jnp.stack([tp, zero, fp, zero], -1), jnp.stack([tn, zero, fn, zero], -1)], -2)
+        return dataclasses.replace(state, sums=state.sums + batch)
+
+    def jnp_result(state):
+        return jnp.sum(state.true_positives)
+
+    def filled(size, dtype):
+        return cls().update(state0(), *L.bits_probs(size, dtype))
+
+    prefix = f"metrics.{name}"
+    return [
+        Entry(f"{prefix}.update", lambda s, d: (state0(), *L.bits_probs(s, d)), lambda: cls().update, jnp_update,
+              name == "AUC"),
+        Entry(f"{prefix}.result", lambda s, d: (filled(s, d),), lambda: cls().result, jnp_result),
+        Entry(f"{prefix}.merge", lambda s, d: (filled(s, d), filled(s, d)), lambda: cls().merge,
+              lambda a, b: jax.tree.map(jnp.add, a, b)),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
 # The Loss classes, from the losses family's table (called without a sample weight).
 
 
@@ -320,6 +359,7 @@ ENTRIES: list[Entry] = [
           _fn(jaxent.metrics.sparse_top_k_categorical_accuracy),
           next(m.values for m in M.METRICS if m.name == "SparseTopKCategoricalAccuracy")),
     *[e for m in M.METRICS for e in _metric_entries(m)],
+    *[e for name in CONFUSION_METRICS for e in _confusion_entries(name)],
     # An optax update is not jitted by itself (eagerly it runs op by op, as optax's do): the
     # figure is the update jitted the way a user's step holds it.
     Entry("optimizers.rmsprop.update", _rmsprop_inputs, lambda: jax.jit(jaxent.optimizers.rmsprop().update),
@@ -341,6 +381,7 @@ NOT_DISPATCHED: dict[str, str] = {
     "metrics.MeanMetricWrapper": "base class",
     "losses.LossFunctionWrapper": "wraps a loss function: its call is the function's dispatch plus a Loss call",
     "metrics.MetricState": "the state type (a pytree dataclass)",
+    "metrics.ConfusionState": "the confusion metrics' state type (a pytree dataclass)",
     "metrics.StatefulMetric": "mutable Keras-style wrapper around update/result",
     "metrics.merge_states": "what every Metric.merge calls (the merge entries)",
     "metrics.merge_across": "runs inside shard_map only",

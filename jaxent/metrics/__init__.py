@@ -32,7 +32,7 @@ from jaxent.losses import (
 )
 from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
 from jaxent.metrics._get import deserialize, get, serialize
-from jaxent.metrics._state import MetricState, merge_across, merge_states
+from jaxent.metrics._state import ConfusionState, MetricState, merge_across, merge_states
 from jaxent.metrics._stateful import StatefulMetric
 from jaxent.metrics.accuracy import (
     Accuracy,
@@ -47,6 +47,15 @@ from jaxent.metrics.accuracy import (
     sparse_categorical_accuracy,
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
+)
+from jaxent.metrics.confusion import (
+    AUC,
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
 )
 from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError
@@ -83,8 +92,16 @@ __all__ = [
     "SparseTopKCategoricalAccuracy",
     "MeanSquaredError",
     "MeanAbsoluteError",
+    "TruePositives",
+    "FalsePositives",
+    "TrueNegatives",
+    "FalseNegatives",
+    "Precision",
+    "Recall",
+    "AUC",
     # state
     "MetricState",
+    "ConfusionState",
     "StatefulMetric",
     "merge_states",
     "merge_across",

@@ -22,6 +22,7 @@ from jaxent.losses import (
 )
 from jaxent.metrics import accuracy as _accuracy
 from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
+from jaxent.metrics import confusion as _confusion
 from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError
 
@@ -54,8 +55,18 @@ _CLASSES = (
     BinaryCrossentropy,
     MeanSquaredError,
     MeanAbsoluteError,
+    _confusion.TruePositives,
+    _confusion.FalsePositives,
+    _confusion.TrueNegatives,
+    _confusion.FalseNegatives,
+    _confusion.Precision,
+    _confusion.Recall,
+    _confusion.AUC,
 )
-_NOT_IN_JAXENT = "jaxent implements Keras's mean, accuracy, cross-entropy and MSE/MAE metrics"
+_NOT_IN_JAXENT = (
+    "jaxent implements Keras's mean, accuracy, cross-entropy, MSE/MAE and confusion-matrix "
+    "(TruePositives ... Recall, AUC) metrics"
+)
 REGISTRY = _serialization.Registry(
     kind="metric function",
     module="keras.metrics",
@@ -64,13 +75,14 @@ REGISTRY = _serialization.Registry(
         "mse": mean_squared_error, "MSE": mean_squared_error,
         "mae": mean_absolute_error, "MAE": mean_absolute_error,
         **{cls.__name__: cls for cls in _CLASSES},
+        # tf-keras hands these back unresolved (compile then fails at evaluate); jaxent resolves them.
+        "auc": _confusion.AUC, "precision": _confusion.Precision, "recall": _confusion.Recall,
     },
     instance_types=(Metric,),
     accept_callables=True,
     unsupported={
         **{name: _NOT_IN_JAXENT for name in (
-            "AUC", "Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
-            "SpecificityAtSensitivity", "TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives",
+            "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
             "MeanIoU", "IoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "F1Score", "FBetaScore", "R2Score",
             "Sum", "MeanTensor", "MeanRelativeError", "CosineSimilarity", "LogCoshError", "Hinge", "SquaredHinge",
             "CategoricalHinge", "KLDivergence", "Poisson", "RootMeanSquaredError", "MeanAbsolutePercentageError",
@@ -154,6 +166,12 @@ def get(identifier: Any, *, y_true: Any = None, y_pred: Any = None) -> Any:
     lower rank or a last axis of 1, else ``categorical``; the loss plays no part); any other
     function is wrapped the same way, named as written.
 
+    ``"auc"``, ``"precision"`` and ``"recall"`` give ``AUC()``, ``Precision()`` and
+    ``Recall()`` with the defaults (named ``"auc"``, ``"precision"``, ``"recall"``), as the
+    class names do. tf-keras 2.21's ``get`` hands these three strings back unresolved and
+    ``compile`` then fails at the first evaluation; jaxent resolves them instead, since each
+    names one metric plainly. Other lower-case names of classes stay errors.
+
     Example:
       >>> labels, probs = jnp.array([2, 1]), jnp.array([[0.1, 0.3, 0.6], [0.5, 0.2, 0.3]])
       >>> metric = get("accuracy", y_true=labels, y_pred=probs)
@@ -161,8 +179,8 @@ def get(identifier: Any, *, y_true: Any = None, y_pred: Any = None) -> Any:
       ('sparse_categorical_accuracy', 'accuracy')
       >>> metric.result(metric.update(metric.init(), labels, probs))
       Array(0.5, dtype=float32)
-      >>> get("mse").__name__, get("CategoricalAccuracy").name
-      ('mean_squared_error', 'categorical_accuracy')
+      >>> get("mse").__name__, get("CategoricalAccuracy").name, get("auc").name
+      ('mean_squared_error', 'categorical_accuracy', 'auc')
     """
     identifier = _with_wrapped_function(identifier)
     compiling = y_true is not None or y_pred is not None

@@ -25,7 +25,7 @@ import numpy as np
 from jaxent._objects import Module, derived, fingerprint
 from jaxent._reduction import weighted_sum_and_count
 
-__all__ = ["MetricState", "MetricTag", "merge_states", "merge_across"]
+__all__ = ["MetricState", "ConfusionState", "MetricTag", "merge_states", "merge_across"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +126,8 @@ def check_same_metric(a: MetricState, b: MetricState) -> None:
     """Raise unless two states belong to equal metrics (a trace-time check on static metadata)."""
     if not isinstance(a, MetricState) or not isinstance(b, MetricState):
         raise TypeError(f"expected two MetricState objects, received {type(a).__name__} and {type(b).__name__}")
+    if type(a) is not type(b):
+        raise ValueError(f"cannot combine a {type(a).__name__} with a {type(b).__name__}: they are states of different metrics")
     if a.metric is not b.metric and (a.metric is None or not a.metric.matches(b.metric)):
         raise ValueError(f"cannot combine a state of {a.metric!r} with a state of {b.metric!r}: they are different metrics")
 
@@ -161,6 +163,11 @@ def _add_states(a: tuple[jax.Array, ...], b: tuple[jax.Array, ...]) -> tuple[jax
     return (*_add_two_float(a[0], a[1], b[0], b[1]), *_add_two_float(a[2], a[3], b[2], b[3]))
 
 
+def add_sums(state: MetricState, sums: jax.Array) -> MetricState:
+    """``state`` plus the sums ``[..., 4]`` of another state or of one batch (two-float additions), of ``state``'s class."""
+    return type(state).from_sums(*_add_states(_split_sums(state.sums), _split_sums(sums)), metric=state.metric)
+
+
 def _split_sums(sums: jax.Array) -> tuple[jax.Array, ...]:
     """``(total_hi, total_lo, count_hi, count_lo)`` of an array of sums ``[..., 4]``."""
     return tuple(sums[..., i] for i in range(4))
@@ -183,7 +190,7 @@ def merge_states(a: MetricState, b: MetricState) -> MetricState:
       Array(3., dtype=float32)
     """
     check_same_metric(a, b)
-    return MetricState.from_sums(*_add_states(_split_sums(a.sums), _split_sums(b.sums)), metric=a.metric)
+    return add_sums(a, b.sums)
 
 
 def merge_across(state: MetricState, axis_name: Any) -> MetricState:
@@ -205,7 +212,7 @@ def merge_across(state: MetricState, axis_name: Any) -> MetricState:
     """
     gathered = _split_sums(jax.lax.all_gather(state.sums, axis_name))
     zeros = tuple(jnp.zeros((), leaf.dtype) for leaf in gathered)
-    merged = MetricState.from_sums(*jax.lax.reduce(gathered, zeros, _add_states, (0,)), metric=state.metric)
+    merged = type(state).from_sums(*jax.lax.reduce(gathered, zeros, _add_states, (0,)), metric=state.metric)
     # Every device now holds the same sums, but JAX tracks them as device-varying; a psum to
     # which only the first device contributes marks them replicated without rounding (x + 0 = x).
     first = jax.lax.axis_index(axis_name) == 0
@@ -229,3 +236,42 @@ def accumulate(state: MetricState, values: jax.Array, sample_weight: jax.Array |
         count_hi, count_lo = count.astype(dtype), zero
     batch = (total.astype(dtype), zero, jnp.asarray(count_hi), jnp.asarray(count_lo))
     return MetricState.from_sums(*_add_states(_split_sums(state.sums), batch), metric=state.metric)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class ConfusionState(MetricState):
+    """The exact confusion-matrix counts of a thresholded metric (``TruePositives``, ``Precision``, ``AUC``, ...).
+
+    ``sums`` is one array ``[*shape, 2, 4]`` (``shape``: ``[T]`` thresholds, ``[T, L]`` for a
+    multi-label ``AUC``): ``sums[..., 0, :]`` is ``(tp_hi, tp_lo, fp_hi, fp_lo)`` and
+    ``sums[..., 1, :]`` is ``(tn_hi, tn_lo, fn_hi, fn_lo)``, each count a compensated two-float
+    sum like :class:`MetricState`'s totals (so a float32 count is exact past 2^24 samples, and
+    :func:`merge_states`, :func:`merge_across` and ``jax.lax.psum`` combine states as they do
+    mean states).
+    """
+
+    @property
+    def true_positives(self) -> jax.Array:
+        """The (weighted) count of positives scored above each threshold."""
+        return self.sums[..., 0, 0] + self.sums[..., 0, 1]
+
+    @property
+    def false_positives(self) -> jax.Array:
+        """The (weighted) count of negatives scored above each threshold."""
+        return self.sums[..., 0, 2] + self.sums[..., 0, 3]
+
+    @property
+    def true_negatives(self) -> jax.Array:
+        """The (weighted) count of negatives scored at or below each threshold."""
+        return self.sums[..., 1, 0] + self.sums[..., 1, 1]
+
+    @property
+    def false_negatives(self) -> jax.Array:
+        """The (weighted) count of positives scored at or below each threshold."""
+        return self.sums[..., 1, 2] + self.sums[..., 1, 3]
+
+    def __repr__(self) -> str:
+        return (f"ConfusionState({self.metric!r}, true_positives={self.true_positives}, "
+                f"false_positives={self.false_positives}, true_negatives={self.true_negatives}, "
+                f"false_negatives={self.false_negatives})")
