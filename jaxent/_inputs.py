@@ -30,7 +30,7 @@ import numpy as np
 
 from jaxent import _validation
 
-__all__ = ["as_array", "as_optional_array", "as_labels", "class_ids", "jit_entry"]
+__all__ = ["as_array", "as_optional_array", "check_real", "as_labels", "class_ids", "jit_entry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,11 +90,23 @@ def _complex_or_other(name: str, x: Any, dtype: np.dtype) -> TypeError:
     return _error(name, x, f"its dtype {dtype} is not numeric")
 
 
+_ARRAY_TYPES: set[type] = set()
+"""The ``jax.Array`` classes seen so far (``ArrayImpl``, tracers): ``type(x) in`` a set costs a
+tenth of ``isinstance(x, jax.Array)``, an ABC check, on every argument of every call. Filled on
+first use: making an array at import would start the backend before the user's
+``jax.distributed.initialize``."""
+
+
 def as_array(x: Any, name: str) -> jax.Array:
-    """``x`` as one array, converted as TensorFlow converts it (see the module docstring)."""
+    """``x`` as one array, converted as TensorFlow converts it (see the module docstring).
+
+    A ``jax.Array`` passes as it is; its dtype is checked when the function is traced
+    (:func:`check_real`), not on every call.
+    """
+    if type(x) in _ARRAY_TYPES:
+        return x
     if isinstance(x, jax.Array):
-        if x.dtype.kind == "c":
-            raise _complex_or_other(name, x, x.dtype)
+        _ARRAY_TYPES.add(type(x))
         return x
     if x is None:
         raise TypeError(f"`{name}` is required: an array or a number, not None")
@@ -109,6 +121,12 @@ def as_array(x: Any, name: str) -> jax.Array:
     if array.dtype.kind not in "biuf":
         raise _complex_or_other(name, x, array.dtype)
     return array
+
+
+def check_real(x: jax.Array | None, name: str) -> None:
+    """Refuse a complex array at trace time (the dtype is static), naming the argument."""
+    if x is not None and jnp.iscomplexobj(x):
+        raise _complex_or_other(name, x, x.dtype)
 
 
 def as_optional_array(x: Any, name: str) -> jax.Array | None:
@@ -138,19 +156,38 @@ def _check_static_options(fn: Callable[..., Any], static: tuple[str, ...], args:
             _validation.check_option(name, bound[name])
 
 
-def jit_entry(*, static: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """Make ``fn`` a public entry point: its array arguments converted by :func:`as_array`, then ``jax.jit``.
+def jit_entry(
+    *, static: tuple[str, ...] = (), optional: tuple[str, ...] = (), objects: tuple[str, ...] = ()
+) -> Callable[[F], F]:
+    """Make ``fn`` an entry point: its array arguments converted by :func:`as_array`, then ``jax.jit``.
 
     ``static`` names the options (Python values, part of JAX's cache key); ``optional`` the
-    array arguments that may be None (``sample_weight``). Every other argument is an array.
-    The function is jitted once, here: JAX's cache is the only one.
+    array arguments that may be None (``sample_weight``); ``objects`` the pytree arguments that
+    pass as they are (a Loss or metric object, a metric state). Every other argument is an
+    array. The function is jitted once, here: JAX's cache is the only one. Its array arguments'
+    dtypes are checked when it is traced (:func:`check_real`), not on every call.
     """
 
     def decorate(fn: F) -> F:
         names = tuple(inspect.signature(fn).parameters)
-        jitted = jax.jit(fn, static_argnames=static)
-        converters = {name: as_optional_array if name in optional else as_array for name in names if name not in static}
+        converters = {
+            name: as_optional_array if name in optional else as_array
+            for name in names
+            if name not in static and name not in objects
+        }
         positional = tuple((index, name, converters[name]) for index, name in enumerate(names) if name in converters)
+
+        @functools.wraps(fn)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            for index, name, _ in positional:
+                if index < len(args):
+                    check_real(args[index], name)
+            for name, value in kwargs.items():
+                if name in converters:
+                    check_real(value, name)
+            return fn(*args, **kwargs)
+
+        jitted = jax.jit(traced, static_argnames=static)
 
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxent import _serialization, _validation
-from jaxent._inputs import as_array, as_labels, as_optional_array, jit_entry
+from jaxent._inputs import as_labels, jit_entry
 from jaxent._objects import Module
 from jaxent._reduction import Reduction, reduce_losses
 
@@ -529,17 +529,10 @@ class LinearSparseCategoricalCrossentropy(Module):
         bias: jax.typing.ArrayLike | None = None,
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> jax.Array:
-        return _reduced_linear_loss(
-            self,
-            as_array(features, "features"),
-            as_array(kernel, "kernel"),
-            as_array(labels, "labels"),
-            as_optional_array(bias, "bias"),
-            as_optional_array(sample_weight, "sample_weight"),
-        )
+        return _reduced_linear_loss(self, features, kernel, labels, bias, sample_weight)
 
 
-@jax.jit
+@jit_entry(optional=("bias", "sample_weight"), objects=("loss",))
 def _reduced_linear_loss(
     loss: LinearSparseCategoricalCrossentropy,
     features: jax.Array,

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxent import _formulas, _reduction, _serialization, _validation, backend
-from jaxent._inputs import as_array, as_optional_array, jit_entry
+from jaxent._inputs import jit_entry
 from jaxent._numerics import result_dtype
 from jaxent._objects import Module, split_keyword_arrays
 from jaxent._reduction import Reduction, reduce_losses, squeeze_last
@@ -593,12 +593,10 @@ class Loss(Module):
         y_pred: jax.typing.ArrayLike,
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> jax.Array:
-        return _reduced_loss(
-            self, as_array(y_true, "y_true"), as_array(y_pred, "y_pred"), as_optional_array(sample_weight, "sample_weight")
-        )
+        return _reduced_loss(self, y_true, y_pred, sample_weight)
 
 
-@jax.jit
+@jit_entry(optional=("sample_weight",), objects=("loss",))
 def _reduced_loss(loss: Loss, y_true: jax.Array, y_pred: jax.Array, sample_weight: jax.Array | None) -> jax.Array:
     """A Loss call: the loss is a pytree argument, so JAX's cache keys its static configuration."""
     y_true, y_pred = squeeze_last(y_true, y_pred)

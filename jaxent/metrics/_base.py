@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax.typing import DTypeLike
 
 from jaxent import _reduction, _serialization, _validation
-from jaxent._inputs import as_array, as_optional_array
+from jaxent._inputs import jit_entry
 from jaxent._numerics import compute_dtype
 from jaxent._objects import Module, split_keyword_arrays
 from jaxent._reduction import divide_no_nan, squeeze_last
@@ -141,10 +141,10 @@ class Mean(Metric):
         self, state: MetricState, values: jax.typing.ArrayLike, sample_weight: jax.typing.ArrayLike | None = None
     ) -> MetricState:
         """``state`` with ``values`` (any shape), weighted by ``sample_weight``, accumulated."""
-        return _update_mean(self, state, as_array(values, "values"), as_optional_array(sample_weight, "sample_weight"))
+        return _update_mean(self, state, values, sample_weight)
 
 
-@jax.jit
+@jit_entry(optional=("sample_weight",), objects=("metric", "state"))
 def _update_mean(metric: Mean, state: MetricState, values: jax.Array, sample_weight: jax.Array | None) -> MetricState:
     check_state(metric, state)
     return accumulate(state, jnp.asarray(values).astype(metric.state_dtype), sample_weight, None)
@@ -245,16 +245,10 @@ class MeanMetricWrapper(Metric):
         sample_weight: jax.typing.ArrayLike | None = None,
     ) -> MetricState:
         """``state`` with the values of this batch, weighted by ``sample_weight``, accumulated."""
-        return _update_wrapper(
-            self,
-            state,
-            as_array(y_true, "y_true"),
-            as_array(y_pred, "y_pred"),
-            as_optional_array(sample_weight, "sample_weight"),
-        )
+        return _update_wrapper(self, state, y_true, y_pred, sample_weight)
 
 
-@jax.jit
+@jit_entry(optional=("sample_weight",), objects=("metric", "state"))
 def _update_wrapper(
     metric: MeanMetricWrapper,
     state: MetricState,
