@@ -2,8 +2,9 @@
 
 Golden trajectories: ``tests/golden/generate_optimizers.py`` (``optimizers.npz``): 29 cases of
 1000 steps each on three variables, seeded gradients, parameters compared after steps 1-12, 20,
-50, 99, 100, 101, 300 and 1000, final slots, EMA averages and ``finalize_variable_values``; the
-whole trajectory runs in one jitted ``lax.scan``.
+50, 99, 100, 101, 300 and 1000, final slots, EMA averages and ``finalize_variable_values``. The
+cases of one dtype run side by side in one jitted ``lax.scan`` (each optimizer with its own
+params and state), computed once per module: one compilation per dtype, not per case.
 
 Tolerance, from the errors observed: every checkpoint's params within 2x the case's worst
 observed deviation (at least 1 eps) in eps × the largest |θ| so far; slots, averages and
@@ -13,6 +14,7 @@ per case (``python -m tests.test_optimizers_keras`` prints them).
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -68,66 +70,94 @@ def fed(dtype):
     return params, grads
 
 
-def replay(opt, dtype):
-    """Every step's params and the final state, in one jitted ``lax.scan``."""
+def replay_many(opts, dtype):
+    """Every step's params and the final state of each optimizer, all in one jitted ``lax.scan``.
+
+    One compiled program per dtype instead of one per case (compiling dominates the cost); the
+    optimizers do not interact, each has its own params and state in the carry.
+    """
     params, grads = fed(dtype)
 
     def body(carry, g):
-        params, state = carry
-        updates, state = opt.update(g, state, params)
-        params = optax.apply_updates(params, updates)
-        return (params, state), params
+        stepped = []
+        for opt, (params, state) in zip(opts, carry):
+            updates, state = opt.update(g, state, params)
+            stepped.append((optax.apply_updates(params, updates), state))
+        return stepped, [params for params, _ in stepped]
 
     @jax.jit
     def run(params, grads):
-        (params, state), trajectory = jax.lax.scan(body, (params, opt.init(params)), grads)
-        return trajectory, state, finalize_variable_values(params, state)
+        carry, trajectories = jax.lax.scan(body, [(params, opt.init(params)) for opt in opts], grads)
+        return [(trajectory, state, finalize_variable_values(params, state))
+                for trajectory, (params, state) in zip(trajectories, carry)]
 
     return run(params, grads)
+
+
+def replay(opt, dtype):
+    """Every step's params and the final state, in one jitted ``lax.scan``."""
+    return replay_many([opt], dtype)[0]
 
 
 def to64(x):
     return np.asarray(x).astype(np.float64)
 
 
-def golden_error(case, opt=None) -> float:
-    """The worst deviation from Keras, in eps (see the module docstring)."""
-    dtype = DTYPES[case["meta"]["dtype"]]
-    with jax.enable_x64(case["meta"]["dtype"] == "float64"):
-        trajectory, state, final = replay(opt or golden_optimizer(case), dtype)
-        eps = float(jnp.finfo(dtype).eps)
-        out = case["outputs"]
-        worst = 0.0
-        index = np.asarray(CHECKPOINTS) - 1
-        for n in NAMES:
-            want = to64(out[f"param_{n}"])
-            history = np.concatenate([to64(fed(dtype)[0][n])[None], want])
-            scale = np.maximum.accumulate(np.abs(history), axis=0)[1:]
-            got = to64(trajectory[n])[index]
-            worst = max(worst, float((np.abs(got - want) / (eps * scale)).max()))
-            extra = {slot: getattr(state, slot, None) for slot in SLOTS}
-            extra["ema"] = state.ema
-            extra["final"] = final if case["kwargs"].get("use_ema") else None
-            for key, tree in extra.items():
-                assert (f"{key}_{n}" in out) == (tree is not None), f"{key} presence"
-                if tree is not None:
-                    assert tree[n].dtype == dtype
-                    want_slot = to64(out[f"{key}_{n}"])
-                    worst = max(worst, float((np.abs(to64(tree[n]) - want_slot) / (eps * np.abs(want_slot).max())).max()))
-        assert int(state.count) == int(out["count"]) == len(INPUTS["grad_a"])
+def golden_errors(cases, opts=None) -> list[float]:
+    """The worst deviation from Keras of each case, in eps (see the module docstring).
+
+    ``opts`` (default: each case's optimizer) replace the cases' own optimizers; the cases of one
+    dtype run together (:func:`replay_many`).
+    """
+    opts = [golden_optimizer(case) for case in cases] if opts is None else list(opts)
+    errors = [None] * len(cases)
+    for dtype_name in dict.fromkeys(case["meta"]["dtype"] for case in cases):
+        group = [i for i, case in enumerate(cases) if case["meta"]["dtype"] == dtype_name]
+        with jax.enable_x64(dtype_name == "float64"):
+            replayed = replay_many([opts[i] for i in group], DTYPES[dtype_name])
+            for i, result in zip(group, replayed):
+                errors[i] = _error(cases[i], DTYPES[dtype_name], *result)
+    return errors
+
+
+def _error(case, dtype, trajectory, state, final) -> float:
+    eps = float(jnp.finfo(dtype).eps)
+    out = case["outputs"]
+    worst = 0.0
+    index = np.asarray(CHECKPOINTS) - 1
+    for n in NAMES:
+        want = to64(out[f"param_{n}"])
+        history = np.concatenate([to64(fed(dtype)[0][n])[None], want])
+        scale = np.maximum.accumulate(np.abs(history), axis=0)[1:]
+        got = to64(trajectory[n])[index]
+        worst = max(worst, float((np.abs(got - want) / (eps * scale)).max()))
+        extra = {slot: getattr(state, slot, None) for slot in SLOTS}
+        extra["ema"] = state.ema
+        extra["final"] = final if case["kwargs"].get("use_ema") else None
+        for key, tree in extra.items():
+            assert (f"{key}_{n}" in out) == (tree is not None), f"{key} presence"
+            if tree is not None:
+                assert tree[n].dtype == dtype
+                want_slot = to64(out[f"{key}_{n}"])
+                worst = max(worst, float((np.abs(to64(tree[n]) - want_slot) / (eps * np.abs(want_slot).max())).max()))
+    assert int(state.count) == int(out["count"]) == len(INPUTS["grad_a"])
     return worst
 
 
-def mismatch(case, opt=None) -> str | None:
-    error = golden_error(case, opt)
-    allowed = max(1.0, MARGIN * OBSERVED_EPS[case["name"]])
-    return None if error <= allowed else f"{case['name']}: {error:.2f} eps (allowed {allowed:.2f})"
+def allowed_eps(case) -> float:
+    return max(1.0, MARGIN * OBSERVED_EPS[case["name"]])
+
+
+@functools.cache
+def trajectory_errors() -> dict[str, float]:
+    """Every golden case's error, computed once for the module (one program per dtype)."""
+    return dict(zip([case["name"] for case in TRAJECTORIES], golden_errors(TRAJECTORIES)))
 
 
 @pytest.mark.parametrize("case", TRAJECTORIES, ids=[case["name"] for case in TRAJECTORIES])
 def test_trajectory_matches_tf_keras(case):
-    problem = mismatch(case)
-    assert problem is None, problem
+    error = trajectory_errors()[case["name"]]
+    assert error <= allowed_eps(case), f"{case['name']}: {error:.2f} eps (allowed {allowed_eps(case):.2f})"
 
 
 def test_golden_file_covers_every_option():
@@ -179,25 +209,36 @@ class _NoNesterov(SGD):
         return optimizers._sgd.scale_by_keras_sgd(self.momentum, nesterov=False)
 
 
-@pytest.mark.parametrize("name, mutant", [
+MUTANTS = [  # (the golden case, the mutant); all float32, replayed together
     ("adam_defaults", lambda: _Mutant("epsilon_on_corrected_denominator")),
     ("adam_amsgrad", lambda: _Mutant("bias_correction_one_step_late", learning_rate=0.01, amsgrad=True)),
     ("adam_defaults", lambda: _Mutant("bias_correction_one_step_late")),
     ("sgd_nesterov", lambda: _NoNesterov(learning_rate=0.05, momentum=0.9, nesterov=True)),
     ("sgd_ema_overwrite_3", lambda: SGD(learning_rate=0.05, use_ema=True, ema_momentum=0.9,
                                         ema_overwrite_frequency=4)),  # overwrite one step late
-])
-def test_goldens_reject_planted_mutations(name, mutant):
-    assert mismatch(BY_NAME[name], mutant())
+]
+
+
+@functools.cache
+def mutant_replays():
+    return replay_many([make() for _, make in MUTANTS], jnp.float32)
+
+
+@pytest.mark.parametrize("index", range(len(MUTANTS)), ids=[name for name, _ in MUTANTS])
+def test_goldens_reject_planted_mutations(index):
+    case = BY_NAME[MUTANTS[index][0]]
+    assert case["meta"]["dtype"] == "float32"
+    assert _error(case, jnp.float32, *mutant_replays()[index]) > allowed_eps(case)
 
 
 def test_epsilon_on_corrected_denominator_mutant_is_what_optax_adam_does():
     params, grads = fed(jnp.float32)
-    ours, _, _ = replay(_Mutant("epsilon_on_corrected_denominator"), jnp.float32)
+    ours = mutant_replays()[0][0]  # MUTANTS[0]: the optax placement of epsilon, default arguments
     theirs = optax.adam(1e-3, eps=1e-7)
+    step = jax.jit(theirs.update)
     state, p = theirs.init(params), params
-    for step in range(3):
-        updates, state = theirs.update(jax.tree.map(lambda g: g[step], grads), state)
+    for i in range(3):
+        updates, state = step(jax.tree.map(lambda g: g[i], grads), state)
         p = optax.apply_updates(p, updates)
     np.testing.assert_allclose(p["a"], ours["a"][2], rtol=1e-6)
 
@@ -295,5 +336,5 @@ def test_bad_arguments_raise(make, error, message):
 
 
 if __name__ == "__main__":
-    for case in TRAJECTORIES:
-        print(f'    "{case["name"]}": {golden_error(case):.2f},')
+    for name, error in trajectory_errors().items():
+        print(f'    "{name}": {error:.2f},')
