@@ -318,6 +318,39 @@ def _more_loss_entries() -> list[Entry]:
     return entries
 
 
+def _jnp_adagrad_update(grads, state, params):
+    """Keras's Adagrad step (ε inside the root)."""
+    acc = jax.tree.map(lambda a, g: a + g * g, state.accumulator, grads)
+    updates = jax.tree.map(lambda g, a: -(O.LEARNING_RATE * g) / jnp.sqrt(a + EPS), grads, acc)
+    return updates, state._replace(count=state.count + 1, accumulator=acc)
+
+
+def _jnp_adamax_update(grads, state, params):
+    """Keras's Adamax step (ε added to u before the bias correction multiplies it)."""
+    t = (state.count + 1).astype(F32)
+    mu = jax.tree.map(lambda m, g: m + (g - m) * 0.1, state.mu, grads)
+    nu = jax.tree.map(lambda u, g: jnp.maximum(0.999 * u, jnp.abs(g)), state.nu, grads)
+    updates = jax.tree.map(lambda m, u: -(O.LEARNING_RATE * m) / ((1 - 0.9**t) * (u + EPS)), mu, nu)
+    return updates, state._replace(count=state.count + 1, mu=mu, nu=nu)
+
+
+def _jnp_adadelta_update(grads, state, params):
+    """Keras's Adadelta step."""
+    acc = jax.tree.map(lambda a, g: 0.95 * a + 0.05 * g * g, state.accumulated_grad, grads)
+    delta = jax.tree.map(lambda d, g, a: -jnp.sqrt(d + EPS) * g / jnp.sqrt(a + EPS),
+                         state.accumulated_delta_var, grads, acc)
+    acc_delta = jax.tree.map(lambda d, x: 0.95 * d + 0.05 * x * x, state.accumulated_delta_var, delta)
+    updates = jax.tree.map(lambda x: O.LEARNING_RATE * x, delta)
+    return updates, state._replace(count=state.count + 1, accumulated_grad=acc, accumulated_delta_var=acc_delta)
+
+
+def _jnp_lion_update(grads, state, params):
+    """Keras's Lion step."""
+    updates = jax.tree.map(lambda m, g: -O.LEARNING_RATE * jnp.sign(m * 0.9 + g * 0.1), state.momentum, grads)
+    momentum = jax.tree.map(lambda m, g: m * 0.99 + g * 0.01, state.momentum, grads)
+    return updates, state._replace(count=state.count + 1, momentum=momentum)
+
+
 ENTRIES: list[Entry] = [
     Entry("utils.to_categorical", _labels_only, _fn(lambda y: jaxent.utils.to_categorical(y, 10)),
           lambda y: jax.nn.one_hot(y, 10, dtype=F32)),
@@ -370,6 +403,14 @@ ENTRIES: list[Entry] = [
           lambda: jax.jit(jaxent.optimizers.adam(O.LEARNING_RATE).update), _jnp_adam_update),
     Entry("optimizers.adamw.update", _optimizer_inputs(lambda: jaxent.optimizers.adamw(O.LEARNING_RATE)),
           lambda: jax.jit(jaxent.optimizers.adamw(O.LEARNING_RATE).update), _jnp_adamw_update),
+    Entry("optimizers.adagrad.update", _optimizer_inputs(lambda: jaxent.optimizers.adagrad(O.LEARNING_RATE)),
+          lambda: jax.jit(jaxent.optimizers.adagrad(O.LEARNING_RATE).update), _jnp_adagrad_update),
+    Entry("optimizers.adamax.update", _optimizer_inputs(lambda: jaxent.optimizers.adamax(O.LEARNING_RATE)),
+          lambda: jax.jit(jaxent.optimizers.adamax(O.LEARNING_RATE).update), _jnp_adamax_update),
+    Entry("optimizers.adadelta.update", _optimizer_inputs(lambda: jaxent.optimizers.adadelta(O.LEARNING_RATE)),
+          lambda: jax.jit(jaxent.optimizers.adadelta(O.LEARNING_RATE).update), _jnp_adadelta_update),
+    Entry("optimizers.lion.update", _optimizer_inputs(lambda: jaxent.optimizers.lion(O.LEARNING_RATE)),
+          lambda: jax.jit(jaxent.optimizers.lion(O.LEARNING_RATE).update), _jnp_lion_update),
 ]
 """Every public callable of API.md that runs on arrays; the other public names are in :data:`NOT_DISPATCHED`."""
 
@@ -392,6 +433,14 @@ NOT_DISPATCHED: dict[str, str] = {
     "optimizers.Adam": "the class adam() returns: its update is the optimizers.adam.update entry",
     "optimizers.AdamState": "the state type (a NamedTuple)",
     "optimizers.AdamW": "the class adamw() returns: its update is the optimizers.adamw.update entry",
+    "optimizers.Adagrad": "the class adagrad() returns: its update is the optimizers.adagrad.update entry",
+    "optimizers.AdagradState": "the state type (a NamedTuple)",
+    "optimizers.Adamax": "the class adamax() returns: its update is the optimizers.adamax.update entry",
+    "optimizers.AdamaxState": "the state type (a NamedTuple)",
+    "optimizers.Adadelta": "the class adadelta() returns: its update is the optimizers.adadelta.update entry",
+    "optimizers.AdadeltaState": "the state type (a NamedTuple)",
+    "optimizers.Lion": "the class lion() returns: its update is the optimizers.lion.update entry",
+    "optimizers.LionState": "the state type (a NamedTuple)",
     "optimizers.finalize_variable_values": "swaps the EMA averages in: a tree selection, no arithmetic",
     "optimizers.schedules": "a module of learning-rate schedules (evaluated inside the update)",
     "optimizers.get": "resolves an identifier to an optimizer; no arrays",

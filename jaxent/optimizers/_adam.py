@@ -59,8 +59,8 @@ def scale_by_keras_adam(
       >>> rule = scale_by_keras_adam()
       >>> u, _ = rule.update(jnp.array(2.0), rule.init(jnp.array(0.0)), learning_rate=jnp.float32(0.1),
       ...                    count=jnp.array(0))
-      >>> print(u)  # -lr·g/(|g| + ε·sqrt(1 - β₂)/(1 - β₁)... ) on the first step: about -lr
-      -0.099999964
+      >>> print(u)  # about -lr on the first step (float32's 1 - β₂ᵗ is 0.00099998713)
+      -0.099999174
 
     Keras: ``Adam.update_step`` and ``AdamW.update_step`` (tf-keras 2.21, dense gradients).
     """
@@ -162,7 +162,7 @@ class Adam(KerasOptimizer):
       >>> params = jnp.array(1.0)
       >>> updates, state = opt.update(jnp.array(3.0), opt.init(params), params)
       >>> print(optax.apply_updates(params, updates))  # the first step moves by ~lr
-      0.9
+      0.90000075
 
     Keras: ``tf.keras.optimizers.Adam`` (tf-keras 2.21; KERAS2_SEMANTICS.md §17).
 
@@ -315,8 +315,8 @@ def adam(
       >>> opt = adam(0.1)
       >>> params = jnp.array(1.0)
       >>> updates, _ = opt.update(jnp.array(-2.0), opt.init(params))
-      >>> print(optax.apply_updates(params, updates))
-      1.1
+      >>> print(optax.apply_updates(params, updates))  # ~lr: float32's 1 - β₂ (0.00099998713) in α
+      1.0999992
 
     Keras: ``tf.keras.optimizers.Adam``.
 

@@ -1,4 +1,4 @@
-"""``keras.optimizers.get`` / ``serialize`` / ``deserialize`` for jaxent's one Keras optimizer."""
+"""``keras.optimizers.get`` / ``serialize`` / ``deserialize`` for jaxent's Keras optimizers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from typing import Any
 import optax
 
 from jaxent import _serialization
+from jaxent.optimizers._adadelta import Adadelta
+from jaxent.optimizers._adagrad import Adagrad
 from jaxent.optimizers._adam import Adam, AdamW
+from jaxent.optimizers._adamax import Adamax
 from jaxent.optimizers._base import KerasOptimizer
+from jaxent.optimizers._lion import Lion
 from jaxent.optimizers._rmsprop import RMSprop
 from jaxent.optimizers._sgd import SGD
 
@@ -24,9 +28,7 @@ def _optax_instead(name: str) -> str:
 _NOT_IMPLEMENTED = {
     # tf-keras 2.21's `keras.optimizers.deserialize` table, less RMSprop
     **{name: _optax_instead(name) for name in
-       ("adadelta", "adagrad", "adamax", "nadam")},
-    "experimentaladadelta": _optax_instead("adadelta"),
-    "experimentaladagrad": _optax_instead("adagrad"),
+       ("nadam",)},
     "ftrl": "jaxent does not implement it yet, and optax has no FTRL",
     **{name: "loss scaling is part of Keras's mixed precision; in JAX scale the loss yourself "
              "(16-bit jaxent losses already compute in float32)"
@@ -36,8 +38,11 @@ _NOT_IMPLEMENTED = {
 REGISTRY = _serialization.Registry(
     kind="optimizer",
     module="keras.optimizers",
-    objects={"rmsprop": RMSprop, "sgd": SGD, "adam": Adam, "adamw": AdamW,
-             "experimentaladam": Adam, "experimentalsgd": SGD},
+    objects={"rmsprop": RMSprop, "sgd": SGD, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad,
+             "adamax": Adamax, "adadelta": Adadelta,
+             "lion": Lion,  # not in tf-keras 2.21's table (its get raises): jaxent resolves it
+             "experimentaladam": Adam, "experimentalsgd": SGD, "experimentaladagrad": Adagrad,
+             "experimentaladadelta": Adadelta},
     case_insensitive=True,  # Keras lowercases the names of its own optimizers
     instance_types=(KerasOptimizer, optax.GradientTransformation),
     unsupported=_NOT_IMPLEMENTED,
@@ -55,9 +60,11 @@ def get(identifier: Any) -> RMSprop | optax.GradientTransformation:
       learning rate inside it is deserialized too;
     * an :class:`RMSprop` or any other ``optax.GradientTransformation`` is returned as it is.
 
-    Keras's other optimizers (``"adam"``, ``"sgd"``, ...) raise a ``ValueError`` saying jaxent
-    does not implement them and pointing to optax; unknown names raise one listing the known
-    names (``"rmsprop"``).
+    The same holds for ``"sgd"``, ``"adam"``, ``"adamw"``, ``"adagrad"``, ``"adamax"``,
+    ``"adadelta"`` and ``"lion"`` (which tf-keras 2.21's ``get`` rejects, string or dict:
+    jaxent resolves it). Keras's other optimizers (``"nadam"``, ``"ftrl"``) raise a
+    ``ValueError`` saying jaxent does not implement them and pointing to optax; unknown names
+    raise one listing the known names.
 
     One more rule comes from tf-keras: a dict whose non-empty ``config`` lacks
     ``"is_legacy_optimizer": False`` (or has ``True``) resolves there to the *legacy*
@@ -111,7 +118,8 @@ def serialize(optimizer: RMSprop) -> dict[str, Any]:
     """
     if not isinstance(optimizer, KerasOptimizer):
         raise TypeError(
-            f"Only jaxent.optimizers.RMSprop, SGD, Adam and AdamW have a Keras config. Received: {optimizer!r} "
+            "Only jaxent's Keras optimizer classes (RMSprop, SGD, Adam, ...) have a Keras config. "
+            f"Received: {optimizer!r} "
             f"(of type {type(optimizer).__name__})."
         )
     return _serialization.serialize(optimizer, REGISTRY)

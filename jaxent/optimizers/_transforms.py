@@ -460,3 +460,25 @@ def track_ema(ema_momentum: Scalar = 0.99, ema_overwrite_frequency: int | None =
                 EmaState(treedef.unflatten([out[1] for out in stepped])))
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+# --- per-leaf rules ------------------------------------------------------------------------
+
+
+def map_slots(
+    leaf: Callable[..., tuple[jax.Array, ...]], n_out: int, slots: optax.Updates, *trees: optax.Updates
+) -> tuple[optax.Updates, ...]:
+    """``leaf(slot, *others)`` on every leaf of ``slots`` (and the matching leaves of ``trees``).
+
+    ``leaf`` returns ``n_out`` arrays; the result is ``n_out`` trees shaped like ``slots`` (the
+    updates and the new slots of an elementwise rule).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> doubled, summed = map_slots(lambda s, g: (2 * s, s + g), 2, {"w": jnp.ones(2)}, {"w": jnp.ones(2)})
+      >>> print(doubled["w"], summed["w"])
+      [2. 2.] [2. 2.]
+    """
+    leaves, treedef = jax.tree.flatten(slots)
+    stepped = [leaf(*args) for args in zip(leaves, *(treedef.flatten_up_to(t) for t in trees))]
+    return tuple(treedef.unflatten([out[i] for out in stepped]) for i in range(n_out))

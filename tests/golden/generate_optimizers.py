@@ -1,4 +1,4 @@
-"""Generate ``tests/golden/optimizers.npz``: tf-keras SGD, Adam, AdamW (and RMSprop with EMA) trajectories.
+"""Generate ``tests/golden/optimizers.npz``: trajectories of tf-keras's new (2.11+) optimizers.
 
 Not run in CI. It needs TensorFlow and tf-keras, which jaxent's own environment does not have;
 use a throwaway virtualenv::
@@ -19,11 +19,14 @@ the end and, with ``use_ema``, the moving averages and what ``finalize_variable_
                        outputs ``param_<v>`` ``[len(CHECKPOINTS), *shape]``, slots ``<slot>_<v>``
                        (SGD ``momentum``; Adam/AdamW ``mu`` (Keras ``_momentums``), ``nu``
                        (``_velocities``), ``nu_hat`` (``_velocity_hats``, amsgrad); RMSprop ``nu``,
-                       ``momentum``), ``ema_<v>`` (the average) and ``final_<v>`` (the parameters
+                       ``momentum``; Adagrad ``accumulator`` (``_accumulators``); Adamax ``mu`` (``_m``),
+                       ``nu`` (``_u``); Lion ``momentum`` (``momentums``); Adadelta
+                       ``accumulated_grad``, ``accumulated_delta_var``), ``ema_<v>`` (the average)
+                       and ``final_<v>`` (the parameters
                        after ``finalize_variable_values``) with EMA, ``count``; meta ``dtype``,
                        ``schedule`` (``ExponentialDecay`` arguments or None), ``config``
                        (``get_config()``, JSON), ``class_name``
-  case ``configs``     meta ``defaults``: ``get_config()`` of ``SGD()``, ``Adam()``, ``AdamW()``;
+  case ``configs``     meta ``defaults``: ``get_config()`` of each class built with no arguments;
                        ``get``: what ``keras.optimizers.get`` does with each identifier
 
 Gradients vary in scale from step to step (clipping is sometimes active), with an all-zero step
@@ -52,6 +55,7 @@ ZERO_STEP = 7  # every gradient is zero at this step (0-based)
 ZERO_B_STEP = 13  # only variable b's gradient is zero
 
 SGD, ADAM, ADAMW, RMS = "SGD", "Adam", "AdamW", "RMSprop"
+ADAGRAD, ADAMAX, LION, ADADELTA = "Adagrad", "Adamax", "Lion", "Adadelta"
 DECAY_SLOW = {"initial_learning_rate": 0.01, "decay_steps": 100, "decay_rate": 0.5, "staircase": False}
 DECAY_SGD = {"initial_learning_rate": 0.1, "decay_steps": 50, "decay_rate": 0.5, "staircase": True}
 EMA = {"use_ema": True, "ema_momentum": 0.9}
@@ -97,6 +101,21 @@ CASES = {
     "rmsprop_ema_default_overwrite_100": (RMS, {"learning_rate": 0.01, "use_ema": True}, "float32", None),
     "rmsprop_momentum_ema_overwrite_5": (
         RMS, {"learning_rate": 0.01, "momentum": 0.9, **EMA, "ema_overwrite_frequency": 5}, "float32", None),
+    "adagrad_defaults": (ADAGRAD, {}, "float32", None),
+    "adagrad_accumulator_epsilon_clipnorm": (
+        ADAGRAD, {"learning_rate": 0.05, "initial_accumulator_value": 0.5, "epsilon": 1e-4, "clipnorm": 1.0},
+        "float32", None),
+    "adamax_defaults": (ADAMAX, {}, "float32", None),
+    "adamax_betas_epsilon_weight_decay": (
+        ADAMAX, {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-3, "weight_decay": 0.1},
+        "float32", None),
+    "adadelta_defaults": (ADADELTA, {}, "float32", None),
+    "adadelta_rho_epsilon_global_clipnorm_ema": (
+        ADADELTA, {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-6, "global_clipnorm": 1.0, "use_ema": True,
+                   "ema_overwrite_frequency": 50}, "float32", None),
+    "lion_defaults": (LION, {}, "float32", None),
+    "lion_betas_weight_decay": (LION, {"learning_rate": 0.001, "beta_1": 0.95, "beta_2": 0.98,
+                                       "weight_decay": 0.05}, "float32", None),
 }
 
 SLOTS = {  # jaxent's slot name -> tf-keras's private attribute (a list, in variable order)
@@ -104,11 +123,17 @@ SLOTS = {  # jaxent's slot name -> tf-keras's private attribute (a list, in vari
     ADAM: {"mu": "_momentums", "nu": "_velocities", "nu_hat": "_velocity_hats"},
     ADAMW: {"mu": "_momentums", "nu": "_velocities", "nu_hat": "_velocity_hats"},
     RMS: {"nu": "_velocities", "mu": "_average_gradients", "momentum": "_momentums"},
+    ADAGRAD: {"accumulator": "_accumulators"},
+    ADAMAX: {"mu": "_m", "nu": "_u"},
+    LION: {"momentum": "momentums"},
+    ADADELTA: {"accumulated_grad": "_accumulated_grads", "accumulated_delta_var": "_accumulated_delta_vars"},
 }
 
 GET_IDS = [
     "sgd", "SGD", "Sgd", "adam", "Adam", "ADAM", "adamw", "AdamW", "adam_w", "AdamW_",
-    "experimentaladam", "experimentalsgd", "lion", "rmsprop", "nadam",
+    "experimentaladam", "experimentalsgd", "lion", "Lion", "rmsprop", "nadam",
+    "adagrad", "Adagrad", "experimentaladagrad", "adamax", "Adamax", "adadelta",
+    "experimentaladadelta",
     {"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9, "is_legacy_optimizer": False}},
     {"class_name": "Adam", "config": {"learning_rate": 0.1, "is_legacy_optimizer": False}},
     {"class_name": "adam", "config": {"learning_rate": 0.1, "is_legacy_optimizer": False}},
@@ -121,6 +146,14 @@ GET_IDS = [
     {"module": "keras.optimizers", "class_name": "Adam",
      "config": {"learning_rate": 0.1, "amsgrad": True, "is_legacy_optimizer": False},
      "registered_name": None},
+    {"class_name": "Adagrad", "config": {"learning_rate": 0.1, "initial_accumulator_value": 0.2,
+                                         "is_legacy_optimizer": False}},
+    {"class_name": "Adagrad", "config": {"learning_rate": 0.1}},
+    {"class_name": "Adamax", "config": {"beta_1": 0.8, "is_legacy_optimizer": False}},
+    {"class_name": "Adamax", "config": {"beta_1": 0.8}},
+    {"class_name": "Adadelta", "config": {"rho": 0.9, "is_legacy_optimizer": False}},
+    {"class_name": "Lion", "config": {"learning_rate": 0.1, "is_legacy_optimizer": False}},
+    {"class_name": "Lion", "config": {"learning_rate": 0.1}},
     {"class_name": "SGD", "config": {"is_legacy_optimizer": False, "nesterov": True, "momentum": 0.5,
                                      "use_ema": True, "ema_overwrite_frequency": 3}},
 ]
@@ -202,7 +235,8 @@ def probe_get(identifier) -> dict:
 
 
 def configs_case() -> dict:
-    defaults = {c: plain(getattr(keras.optimizers, c)().get_config()) for c in (SGD, ADAM, ADAMW)}
+    defaults = {c: plain(getattr(keras.optimizers, c)().get_config())
+                for c in (SGD, ADAM, ADAMW, ADAGRAD, ADAMAX, LION, ADADELTA)}
     return {"name": "configs", "fn": "optimizers.get", "kwargs": {}, "inputs": {}, "outputs": {},
             "meta": {"defaults": defaults, "get": [probe_get(i) for i in GET_IDS]}}
 
