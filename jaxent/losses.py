@@ -779,9 +779,9 @@ class MeanAbsoluteError(Loss):
 class Hinge(Loss):
     """:func:`hinge` as a Loss class (``tf.keras.losses.Hinge``).
 
-    With ``sample_weight``, the ``{0, 1}`` label test of :func:`hinge` looks only at the
-    entries whose weight is nonzero (their inputs are replaced before the formula runs), so a
-    weight-0 entry never changes the result.
+    The ``{0, 1}`` label test of :func:`hinge` looks at every entry, weight-0 ones included, as
+    Keras's does; so the inputs of weight-0 entries are not replaced before the formula (a NaN
+    prediction there still contributes 0 to the value, but can reach the gradient).
 
     Example:
       >>> Hinge()(jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([[0.6, 0.4], [0.4, 0.6]]))
@@ -1011,7 +1011,11 @@ _reduction.register_per_entry(
     SparseCategoricalCrossentropy.losses_and_mask,
     categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
     mean_squared_error, mean_absolute_error,
-    *(cls.call for cls in _MORE_CLASSES), *_MORE_FUNCTIONS, _categorical_focal_crossentropy,
+    # Not hinge and squared hinge: Keras turns {0, 1} labels into {-1, 1} only when every label
+    # of the batch is 0 or 1, so a weight-0 entry's label changes the other entries' values.
+    *(cls.call for cls in _MORE_CLASSES if cls not in (Hinge, SquaredHinge)),
+    *(fn for fn in _MORE_FUNCTIONS if fn not in (hinge, squared_hinge)),
+    _categorical_focal_crossentropy,
 )
 
 

@@ -14,6 +14,7 @@ MODULES = ["jaxent.nn", "jaxent.backend", "jaxent.losses", "jaxent.utils", "jaxe
            "jaxent.optimizers._adadelta", "jaxent.optimizers._transforms", "jaxent.optimizers._get", "jaxent.optimizers.schedules",
            "jaxent._serialization", "jaxent._class_weight",
            "jaxent.metrics", "jaxent.metrics._base", "jaxent.metrics.accuracy", "jaxent.metrics.crossentropy", "jaxent.metrics.regression",
+           "jaxent.metrics.probabilistic",
            "jaxent.metrics._get", "jaxent.metrics._state", "jaxent.metrics._stateful"]
 
 

@@ -8,7 +8,8 @@ through jaxent under ``jax.jit`` (all cases in one program per x64 setting: XLA'
 mostly per program), and one case per function and class (:data:`EAGER`) also runs eagerly, as a
 user calls it; both are compared value for value and gradient for gradient (d sum(value) / d
 y_pred). Aliases (``kld``, ``msle``, ...) are the functions themselves (checked by identity).
-Weight-0 entries holding NaN or inf leave every new class's value and gradient finite.
+Weight-0 entries holding NaN or inf leave every new class's value and gradient finite, except
+Hinge and SquaredHinge, whose batch-wide {0, 1} label test (Keras's) reads every entry.
 
 Tolerances are 2x the worst error observed (``python -m tests.test_golden_losses_more`` prints
 them), in ulps of ``max(|Keras|, s)`` (``tests/ulps.py``), ``s = min(1, largest |Keras| of the output)``
@@ -361,10 +362,20 @@ def test_get_resolves_every_name_tf_keras_resolves(identifier):
 # Weight-0 entries never reach a value or a gradient (the double where of _reduction.py).
 
 _NAN_ROWS = {
-    "Hinge": {}, "SquaredHinge": {}, "CategoricalHinge": {}, "Huber": {}, "LogCosh": {}, "KLDivergence": {},
+    "CategoricalHinge": {}, "Huber": {}, "LogCosh": {}, "KLDivergence": {},
     "Poisson": {}, "CosineSimilarity": {}, "MeanSquaredLogarithmicError": {}, "MeanAbsolutePercentageError": {},
     "CategoricalFocalCrossentropy": {"alpha": [0.2, 0.3, 0.5]}, "BinaryFocalCrossentropy": {"apply_class_balancing": True},
 }
+
+
+def test_hinge_label_test_sees_weight_zero_entries_as_keras_does():
+    # Keras converts {0, 1} labels to {-1, 1} only when every label is 0 or 1, weight-0 ones
+    # included: the 0.5 below keeps row 0's labels as they are. tf-keras 2.21 gives 0.55 for
+    # Hinge (measured); SquaredHinge by the same rule: (1 + 1.2**2) / 2 entries = 0.61.
+    y_true, y_pred = jnp.array([[0.0, 1.0], [0.5, 1.0]]), jnp.array([[0.3, -0.2], [0.1, 0.4]])
+    weights = jnp.array([1.0, 0.0])
+    np.testing.assert_allclose(losses.Hinge()(y_true, y_pred, sample_weight=weights), 0.55, rtol=1e-6)
+    np.testing.assert_allclose(losses.SquaredHinge()(y_true, y_pred, sample_weight=weights), 0.61, rtol=1e-6)
 
 
 def test_weight_zero_rows_with_nan_or_inf_leave_value_and_gradient_finite():

@@ -52,6 +52,7 @@ FUNCTIONS = {
     "metrics.sparse_categorical_accuracy": (metrics.sparse_categorical_accuracy, (LABELS, PROBS)),
     "metrics.top_k_categorical_accuracy": (lambda y, p: metrics.top_k_categorical_accuracy(y, p, k=2), (ONE_HOT, PROBS)),
     "metrics.sparse_top_k_categorical_accuracy": (metrics.sparse_top_k_categorical_accuracy, (LABELS, PROBS)),
+    "metrics.cosine_similarity": (metrics.cosine_similarity, (ONE_HOT, PROBS)),
 }
 
 LOSS_CLASSES = {
@@ -84,6 +85,16 @@ METRICS = {
     "SparseCategoricalAccuracy": (metrics.SparseCategoricalAccuracy(), (LABELS, PROBS)),
     "TopKCategoricalAccuracy": (metrics.TopKCategoricalAccuracy(2), (ONE_HOT, PROBS)),
     "SparseTopKCategoricalAccuracy": (metrics.SparseTopKCategoricalAccuracy(k=2), (LABELS, PROBS)),
+    "Hinge": (metrics.Hinge(), (BITS, PROBS)),
+    "SquaredHinge": (metrics.SquaredHinge(), (BITS, PROBS)),
+    "CategoricalHinge": (metrics.CategoricalHinge(), (ONE_HOT, PROBS)),
+    "KLDivergence": (metrics.KLDivergence(), (ONE_HOT, PROBS)),
+    "Poisson": (metrics.Poisson(), (BITS, PROBS)),
+    "LogCoshError": (metrics.LogCoshError(), (BITS, PROBS)),
+    "CosineSimilarity": (metrics.CosineSimilarity(), (ONE_HOT, PROBS)),
+    "MeanSquaredLogarithmicError": (metrics.MeanSquaredLogarithmicError(), (BITS, PROBS)),
+    "MeanAbsolutePercentageError": (metrics.MeanAbsolutePercentageError(), (BITS, PROBS)),
+    "RootMeanSquaredError": (metrics.RootMeanSquaredError(), (BITS, PROBS)),
 }
 
 

@@ -113,7 +113,8 @@ def _metric_entries(entry: M.Metric) -> list[Entry]:
 
     def jnp_result(state):
         count = state.count_hi + state.count_lo
-        return jnp.where(count == 0, 0.0, (state.total_hi + state.total_lo) / jnp.where(count == 0, 1.0, count))
+        mean = jnp.where(count == 0, 0.0, (state.total_hi + state.total_lo) / jnp.where(count == 0, 1.0, count))
+        return jnp.sqrt(mean) if entry.name == "RootMeanSquaredError" else mean
 
     def jnp_merge(a, b):
         return jax.tree.map(jnp.add, a, b)
@@ -391,6 +392,7 @@ ENTRIES: list[Entry] = [
     Entry("metrics.sparse_top_k_categorical_accuracy", L.sparse_probs,
           _fn(jaxent.metrics.sparse_top_k_categorical_accuracy),
           next(m.values for m in M.METRICS if m.name == "SparseTopKCategoricalAccuracy")),
+    Entry("metrics.cosine_similarity", L.regression, _fn(jaxent.metrics.cosine_similarity), M.jnp_cosine),
     *[e for m in M.METRICS for e in _metric_entries(m)],
     *[e for name in CONFUSION_METRICS for e in _confusion_entries(name)],
     # An optax update is not jitted by itself (eagerly it runs op by op, as optax's do): the

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 import jaxent
 from bench import core
-from bench.core import F32, Op, Prepared, up
+from bench.core import EPS, F32, Op, Prepared, up
 from bench.families import losses as L
 
 
@@ -38,6 +40,33 @@ def top_k_matches(labels, scores, k):
     return (jnp.sum(scores > picked, axis=-1) < k).astype(F32)
 
 
+def _signed(y):
+    return jnp.where(jnp.all((y == 0) | (y == 1)), 2 * y - 1, y)
+
+
+def _normalize(x):
+    return x * jax.lax.rsqrt(jnp.maximum(jnp.sum(x * x, axis=-1, keepdims=True), 1e-12))
+
+
+def jnp_cosine(y, p):
+    """The positive cosine similarity along the last axis, as a user would write it."""
+    return jnp.sum(_normalize(y) * _normalize(p), axis=-1)
+
+
+def _kld(y, p):
+    y, p = jnp.clip(y, EPS, 1), jnp.clip(p, EPS, 1)
+    return jnp.sum(y * jnp.log(y / p), axis=-1)
+
+
+def _log_cosh(y, p):
+    x = p - y
+    return jnp.mean(x + jax.nn.softplus(-2 * x) - np.float32(np.log(2)), axis=-1)
+
+
+def _msle(y, p):
+    return jnp.mean(jnp.square(jnp.log(jnp.maximum(p, EPS) + 1) - jnp.log(jnp.maximum(y, EPS) + 1)), axis=-1)
+
+
 METRICS: list[Metric] = [
     Metric("Mean", lambda s, d: (core.targets(s.shape, d),), lambda v: up(v)),
     Metric("Accuracy", bits_rounded, lambda t, p: (t == p).astype(F32)),
@@ -53,6 +82,20 @@ METRICS: list[Metric] = [
     Metric("SparseCategoricalAccuracy", L.sparse_probs, lambda y, p: (y == jnp.argmax(p, -1)).astype(F32)),
     Metric("TopKCategoricalAccuracy", L.dense_probs, lambda t, p: top_k_matches(jnp.argmax(t, -1), p, 5)),
     Metric("SparseTopKCategoricalAccuracy", L.sparse_probs, lambda y, p: top_k_matches(y, p, 5)),
+    Metric("Hinge", L.bits_logits, lambda y, p: jnp.mean(jnp.maximum(1 - _signed(y) * p, 0), axis=-1)),
+    Metric("SquaredHinge", L.bits_logits,
+           lambda y, p: jnp.mean(jnp.square(jnp.maximum(1 - _signed(y) * p, 0)), axis=-1)),
+    Metric("CategoricalHinge", L.dense_logits,
+           lambda y, p: jnp.maximum(jnp.max((1 - y) * p, axis=-1) - jnp.sum(y * p, axis=-1) + 1, 0)),
+    Metric("KLDivergence", L.dense_probs, _kld),
+    Metric("Poisson", L.dense_probs, lambda y, p: jnp.mean(p - y * jnp.log(p + EPS), axis=-1)),
+    Metric("LogCoshError", L.regression, _log_cosh),
+    Metric("CosineSimilarity", L.regression, jnp_cosine),
+    Metric("MeanSquaredLogarithmicError", L.dense_probs, _msle),
+    Metric("MeanAbsolutePercentageError", L.regression,
+           lambda y, p: 100 * jnp.mean(jnp.abs((y - p) / jnp.maximum(jnp.abs(y), EPS)), axis=-1)),
+    # the state is the mean of the element-wise squared errors (result takes its root)
+    Metric("RootMeanSquaredError", L.regression, lambda y, p: jnp.square(p - y)),
 ]
 
 

@@ -1,7 +1,10 @@
 """Keras 2 metrics (``tf.keras.metrics``) as immutable configuration plus an immutable state.
 
-Functions: the five loss functions of :mod:`jaxent.losses` under the same names, plus
-:func:`accuracy` and :func:`binary_accuracy`.
+Functions: the loss functions ``tf.keras.metrics`` re-exports from :mod:`jaxent.losses`,
+under the same names and aliases (cross entropies, MSE/MAE, hinge, squared hinge, KL divergence,
+log-cosh, Poisson, MSLE, MAPE, the focal cross entropies), plus ``categorical_hinge`` and the
+*positive* :func:`cosine_similarity` (what ``tf.keras.metrics.get`` resolves those names to)
+and the accuracies.
 
 Classes: each metric is frozen, hashable configuration with ``init()`` (a fresh
 :class:`MetricState`), ``update(state, y_true, y_pred, sample_weight=None)`` (``Mean``:
@@ -20,15 +23,33 @@ Example:
 """
 
 from jaxent.losses import (
+    KLD,
     MAE,
+    MAPE,
     MSE,
+    MSLE,
     binary_crossentropy,
+    binary_focal_crossentropy,
     categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    kl_divergence,
+    kld,
+    kullback_leibler_divergence,
+    log_cosh,
+    logcosh,
     mae,
+    mape,
     mean_absolute_error,
+    mean_absolute_percentage_error,
     mean_squared_error,
+    mean_squared_logarithmic_error,
     mse,
+    msle,
+    poisson,
     sparse_categorical_crossentropy,
+    squared_hinge,
 )
 from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
 from jaxent.metrics._get import deserialize, get, serialize
@@ -58,7 +79,17 @@ from jaxent.metrics.confusion import (
     TruePositives,
 )
 from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
-from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError
+from jaxent.metrics.probabilistic import CategoricalHinge, Hinge, KLDivergence, Poisson, SquaredHinge
+from jaxent.metrics.regression import (
+    CosineSimilarity,
+    LogCoshError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    RootMeanSquaredError,
+    cosine_similarity,
+)
 
 __all__ = [
     # functions
@@ -71,6 +102,25 @@ __all__ = [
     "MSE",
     "mae",
     "MAE",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+    "kl_divergence",
+    "kld",
+    "KLD",
+    "kullback_leibler_divergence",
+    "log_cosh",
+    "logcosh",
+    "poisson",
+    "cosine_similarity",
+    "mean_squared_logarithmic_error",
+    "msle",
+    "MSLE",
+    "mean_absolute_percentage_error",
+    "mape",
+    "MAPE",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
     "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
@@ -99,6 +149,16 @@ __all__ = [
     "Precision",
     "Recall",
     "AUC",
+    "MeanSquaredLogarithmicError",
+    "MeanAbsolutePercentageError",
+    "RootMeanSquaredError",
+    "LogCoshError",
+    "CosineSimilarity",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "KLDivergence",
+    "Poisson",
     # state
     "MetricState",
     "ConfusionState",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from jaxent import _serialization
+from jaxent import losses as _losses
 from jaxent.losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -23,6 +24,8 @@ from jaxent.losses import (
 from jaxent.metrics import accuracy as _accuracy
 from jaxent.metrics._base import Mean, MeanMetricWrapper, Metric
 from jaxent.metrics import confusion as _confusion
+from jaxent.metrics import probabilistic as _probabilistic
+from jaxent.metrics import regression as _regression
 from jaxent.metrics.crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from jaxent.metrics.regression import MeanAbsoluteError, MeanSquaredError
 
@@ -40,7 +43,31 @@ _FUNCTIONS = (
     sparse_categorical_crossentropy,
     mean_squared_error,
     mean_absolute_error,
+    _losses.hinge,
+    _losses.squared_hinge,
+    _losses.categorical_hinge,
+    _losses.log_cosh,
+    _losses.poisson,
+    _losses.mean_squared_logarithmic_error,
+    _losses.mean_absolute_percentage_error,
+    _regression.cosine_similarity,  # tf-keras's metrics.cosine_similarity: the positive cosine
 )
+# Names tf-keras's metrics.get resolves to a function of another name.
+_ALIASES = {
+    "mse": mean_squared_error, "MSE": mean_squared_error,
+    "mae": mean_absolute_error, "MAE": mean_absolute_error,
+    "logcosh": _losses.log_cosh,
+    "kullback_leibler_divergence": _losses.kl_divergence,
+    "msle": _losses.mean_squared_logarithmic_error, "MSLE": _losses.mean_squared_logarithmic_error,
+    "mape": _losses.mean_absolute_percentage_error, "MAPE": _losses.mean_absolute_percentage_error,
+}
+# Functions tf_keras.metrics exports whose names its metrics.get hands back as the string itself
+# (compile then fails calling it): jaxent resolves them to the function.
+UNRESOLVED_BY_KERAS = {
+    "kl_divergence": _losses.kl_divergence, "kld": _losses.kl_divergence, "KLD": _losses.kl_divergence,
+    "binary_focal_crossentropy": _losses.binary_focal_crossentropy,
+    "categorical_focal_crossentropy": _losses.categorical_focal_crossentropy,
+}
 _CLASSES = (
     Mean,
     MeanMetricWrapper,
@@ -62,18 +89,29 @@ _CLASSES = (
     _confusion.Precision,
     _confusion.Recall,
     _confusion.AUC,
+    _regression.MeanSquaredLogarithmicError,
+    _regression.MeanAbsolutePercentageError,
+    _regression.RootMeanSquaredError,
+    _regression.LogCoshError,
+    _regression.CosineSimilarity,
+    _probabilistic.Hinge,
+    _probabilistic.SquaredHinge,
+    _probabilistic.CategoricalHinge,
+    _probabilistic.KLDivergence,
+    _probabilistic.Poisson,
 )
 _NOT_IN_JAXENT = (
-    "jaxent implements Keras's mean, accuracy, cross-entropy, MSE/MAE and confusion-matrix "
-    "(TruePositives ... Recall, AUC) metrics"
+    "jaxent implements Keras's mean, accuracy, cross-entropy, regression (MSE, MAE, MSLE, MAPE, RMSE, "
+    "log-cosh, cosine similarity), hinge, KL divergence, Poisson and confusion-matrix (TruePositives ... "
+    "Recall, AUC) metrics"
 )
 REGISTRY = _serialization.Registry(
     kind="metric function",
     module="keras.metrics",
     objects={
         **{fn.__name__: fn for fn in _FUNCTIONS},
-        "mse": mean_squared_error, "MSE": mean_squared_error,
-        "mae": mean_absolute_error, "MAE": mean_absolute_error,
+        **_ALIASES,
+        **UNRESOLVED_BY_KERAS,
         **{cls.__name__: cls for cls in _CLASSES},
         # tf-keras hands these back unresolved (compile then fails at evaluate); jaxent resolves them.
         "auc": _confusion.AUC, "precision": _confusion.Precision, "recall": _confusion.Recall,
@@ -84,10 +122,10 @@ REGISTRY = _serialization.Registry(
         **{name: _NOT_IN_JAXENT for name in (
             "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
             "MeanIoU", "IoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "F1Score", "FBetaScore", "R2Score",
-            "Sum", "MeanTensor", "MeanRelativeError", "CosineSimilarity", "LogCoshError", "Hinge", "SquaredHinge",
-            "CategoricalHinge", "KLDivergence", "Poisson", "RootMeanSquaredError", "MeanAbsolutePercentageError",
-            "MeanSquaredLogarithmicError", "hinge", "squared_hinge", "categorical_hinge", "kld", "KLD",
-            "kl_divergence", "poisson", "logcosh", "log_cosh", "mape", "MAPE", "msle", "MSLE")},
+            "Sum", "MeanTensor", "MeanRelativeError")},
+        "cosine": "tf-keras's metrics.get returns 'cosine' unresolved: use 'cosine_similarity' or CosineSimilarity",
+        "rmse": "tf-keras's metrics.get returns 'rmse' unresolved: use 'RootMeanSquaredError'",
+        "root_mean_squared_error": "tf-keras's metrics.get returns it unresolved: use 'RootMeanSquaredError'",
         "Metric": "the abstract base class: subclass jaxent.metrics.MeanMetricWrapper and define call",
     },
 )
@@ -152,11 +190,20 @@ def get(identifier: Any, *, y_true: Any = None, y_pred: Any = None) -> Any:
     """``keras.metrics.get``, or with ``y_true``/``y_pred`` what ``compile(metrics=[...])`` makes of it.
 
     Without ``y_true``/``y_pred``, as ``keras.metrics.get``: a function name or alias gives the
-    function (``"mse"``; exact names), a class name an instance with the defaults, a
+    function (``"mse"``; exact names; ``"cosine_similarity"`` is the *positive* cosine,
+    ``"kullback_leibler_divergence"`` KL divergence, ``"logcosh"``/``"msle"``/``"mape"`` and
+    their upper-case forms the log-cosh, MSLE and MAPE functions), a class name an instance with the defaults, a
     ``{"class_name", "config"}`` dict ``Class.from_config(config)``, and metrics and functions
     come back as they are. ``"accuracy"``, ``"acc"``, ``"crossentropy"`` and ``"ce"`` depend
     on the shapes, so they need ``y_true`` and ``y_pred`` (``ValueError`` otherwise: Keras's
     bare ``get("accuracy")`` is the exact-match accuracy, rarely what a script means).
+
+    Deliberate difference: tf-keras 2.21's ``metrics.get`` hands ``"kl_divergence"``, ``"kld"``,
+    ``"KLD"``, ``"binary_focal_crossentropy"`` and ``"categorical_focal_crossentropy"`` back as
+    the string itself, which ``compile`` then fails to call (``TypeError``), although
+    ``tf.keras.metrics`` exports those functions: jaxent resolves them to the functions
+    (:data:`UNRESOLVED_BY_KERAS`). The other names it returns unresolved (``"cosine"``,
+    ``"rmse"``, ``"root_mean_squared_error"``, ``"huber"``, unknown names) raise ``ValueError``.
 
     With ``y_true`` and ``y_pred`` (arrays, or anything with a ``.shape``: the first batch),
     the result is always a metric, as ``compile`` builds it: ``"accuracy"``/``"acc"`` and
