@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxent import _formulas, _reduction
+from jaxent._inputs import jit_entry
 from jaxent._reduction import divide_no_nan
 from jaxent.metrics._base import MeanMetricWrapper, check_state
 from jaxent.metrics._state import MetricState
@@ -24,6 +25,7 @@ __all__ = [
 ]
 
 
+@jit_entry(static=("axis",))
 def cosine_similarity(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike, axis: int = -1) -> jax.Array:
     """The (positive) cosine similarity along ``axis``, ``sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``.
 
@@ -35,7 +37,6 @@ def cosine_similarity(y_true: jax.typing.ArrayLike, y_pred: jax.typing.ArrayLike
       >>> cosine_similarity(jnp.array([[0.0, 1.0], [1.0, 1.0]]), jnp.array([[1.0, 0.0], [1.0, 1.0]]))
       Array([0.        , 0.99999994], dtype=float32)
     """
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
     return -_formulas.cosine_similarity_per_sample(y_true, y_pred, axis)
 
 
