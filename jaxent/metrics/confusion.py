@@ -20,6 +20,7 @@ across devices; tf-keras's float32 counters stop at 2^24.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import math
@@ -312,9 +313,9 @@ class _ThresholdMetric(Metric):
         return _result_thresholded(type(self), self._single(), self.result_dtype, state.sums)
 
     @staticmethod
+    @abc.abstractmethod
     def values(state: ConfusionState) -> jax.Array:
         """The per-threshold value ``[T]`` (before the scalar of a single threshold is taken)."""
-        raise NotImplementedError
 
     def merge(self, state_a: ConfusionState, state_b: ConfusionState) -> ConfusionState:
         """The counts of both streams (order-free, exact two-float additions); equals ``psum`` across devices."""

@@ -11,6 +11,7 @@ subclass gives its constructor (Keras's signature), its rule (an optax transform
 
 from __future__ import annotations
 
+import abc
 import inspect
 from typing import Any, ClassVar
 
@@ -122,9 +123,9 @@ class KerasOptimizer(Module):
 
     # --- optax -----------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def _rule(self) -> optax.GradientTransformationExtraArgs:
         """The optimizer's own update rule (needs ``learning_rate=``, maybe ``count=``)."""
-        raise NotImplementedError(f"{type(self).__name__} defines no update rule")
 
     def _chain(self) -> optax.GradientTransformationExtraArgs:
         """Keras's steps as optax pieces; built per call (closures only, nothing compiled)."""
